@@ -1,0 +1,1 @@
+//! Comparing values the way Moodle treats them, and diffing two snapshots.

@@ -1,0 +1,368 @@
+//! The configuration file (`maildrift.toml`): which Moodle environments exist and how to reach them.
+//!
+//! ```toml
+//! [defaults]
+//! connect_timeout = 5   # seconds
+//! timeout = 30          # seconds, whole request
+//!
+//! [environments.production]
+//! url = "https://moodle.example.edu"
+//! token_env = "MAILDRIFT_TOKEN_PRODUCTION"   # optional, this is the default name
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::Location;
+
+/// Environment variable that names the config file when `--config` is not given.
+pub const CONFIG_ENV: &str = "MAILDRIFT_CONFIG";
+/// File name looked for in the current directory when neither is given.
+pub const DEFAULT_CONFIG_FILE: &str = "maildrift.toml";
+
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_RETRIES: u32 = 2;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    defaults: RawDefaults,
+    #[serde(default)]
+    environments: IndexMap<String, RawEnvironment>,
+    /// Where `testmail` writes evidence records (relative to the config file).
+    evidence_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    connect_timeout: Option<f64>,
+    timeout: Option<f64>,
+    retries: Option<u32>,
+    ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnvironment {
+    url: String,
+    token_env: Option<String>,
+    token_file: Option<PathBuf>,
+    #[serde(default = "default_true")]
+    keyring: bool,
+    connect_timeout: Option<f64>,
+    timeout: Option<f64>,
+    retries: Option<u32>,
+    ca_file: Option<PathBuf>,
+    #[serde(default)]
+    allow_http: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The loaded configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from, for error messages; `None` when built in code.
+    pub path: Option<PathBuf>,
+    /// Environments in file order.
+    pub environments: Vec<Environment>,
+    pub evidence_dir: Option<PathBuf>,
+}
+
+/// One Moodle site maildrift talks to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Environment {
+    pub name: String,
+    /// Moodle's wwwroot (no trailing slash needed).
+    pub url: Url,
+    /// Environment variable holding the token.
+    pub token_env: String,
+    /// File holding the token (must not be readable by group or others).
+    pub token_file: Option<PathBuf>,
+    /// Whether the OS keyring is consulted.
+    pub keyring: bool,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    /// Retries for transient failures (connect errors, timeouts, 502/503/504).
+    pub retries: u32,
+    /// Extra CA certificates (PEM) to trust for this site, for internal CAs.
+    pub ca_file: Option<PathBuf>,
+    /// Permit plain http to a non-loopback host (warned about on every run).
+    pub allow_http: bool,
+}
+
+impl Environment {
+    /// An environment with default settings, for tests and for `--url` style use.
+    pub fn new(name: &str, url: Url) -> Self {
+        Environment {
+            name: name.to_string(),
+            url,
+            token_env: default_token_env(name),
+            token_file: None,
+            keyring: true,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+            retries: DEFAULT_RETRIES,
+            ca_file: None,
+            allow_http: false,
+        }
+    }
+}
+
+/// `MAILDRIFT_TOKEN_<NAME>` with the name upper-cased and non-alphanumerics as `_`.
+pub fn default_token_env(name: &str) -> String {
+    let suffix: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("MAILDRIFT_TOKEN_{suffix}")
+}
+
+/// Checks an environment name: used in env var names, file names and keyring entries.
+pub fn valid_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl Config {
+    /// Finds the config file: `--config`, then `$MAILDRIFT_CONFIG`, then `./maildrift.toml`.
+    pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+        if let Some(p) = explicit {
+            return Some(p.to_path_buf());
+        }
+        if let Some(p) = std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty()) {
+            return Some(PathBuf::from(p));
+        }
+        let local = PathBuf::from(DEFAULT_CONFIG_FILE);
+        local.exists().then_some(local)
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, Some(path))
+    }
+
+    pub fn parse(text: &str, path: Option<&Path>) -> Result<Config, ConfigError> {
+        let shown = path
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("<config>"));
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: shown.clone(),
+            location: Location::from_toml(text, &e),
+            message: e.message().to_string(),
+        })?;
+        let base = path
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let seconds = |key: &str, env: &str, v: Option<f64>, default: Duration| match v {
+            None => Ok(default),
+            Some(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Ok(Duration::from_secs_f64(s)),
+            Some(s) => Err(ConfigError::Invalid {
+                path: shown.clone(),
+                what: format!("{env}: {key} = {s}"),
+                hint: "give a number of seconds between 0 and 3600".into(),
+            }),
+        };
+        let defaults_ct = seconds(
+            "connect_timeout",
+            "[defaults]",
+            raw.defaults.connect_timeout,
+            DEFAULT_CONNECT_TIMEOUT,
+        )?;
+        let defaults_t = seconds(
+            "timeout",
+            "[defaults]",
+            raw.defaults.timeout,
+            DEFAULT_TIMEOUT,
+        )?;
+        let mut environments = Vec::with_capacity(raw.environments.len());
+        for (name, env) in raw.environments {
+            let section = format!("[environments.{name}]");
+            if !valid_env_name(&name) {
+                return Err(ConfigError::Invalid {
+                    path: shown.clone(),
+                    what: section,
+                    hint: "environment names may use letters, digits, '-' and '_' (at most 64)"
+                        .into(),
+                });
+            }
+            let url = Url::parse(env.url.trim()).map_err(|e| ConfigError::Invalid {
+                path: shown.clone(),
+                what: format!("{section}: url = {:?}", env.url),
+                hint: format!("{e}; give Moodle's wwwroot, e.g. https://moodle.example.edu"),
+            })?;
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return Err(ConfigError::Invalid {
+                    path: shown.clone(),
+                    what: format!("{section}: url = {:?}", env.url),
+                    hint: "the url must be an http(s) address of Moodle's wwwroot".into(),
+                });
+            }
+            if let Some(var) = &env.token_env
+                && (var.is_empty() || var.contains('='))
+            {
+                return Err(ConfigError::Invalid {
+                    path: shown.clone(),
+                    what: format!("{section}: token_env = {var:?}"),
+                    hint: "name an environment variable, e.g. MAILDRIFT_TOKEN_PRODUCTION".into(),
+                });
+            }
+            environments.push(Environment {
+                token_env: env.token_env.unwrap_or_else(|| default_token_env(&name)),
+                token_file: env.token_file.map(resolve),
+                keyring: env.keyring,
+                connect_timeout: seconds(
+                    "connect_timeout",
+                    &section,
+                    env.connect_timeout,
+                    defaults_ct,
+                )?,
+                timeout: seconds("timeout", &section, env.timeout, defaults_t)?,
+                retries: env
+                    .retries
+                    .or(raw.defaults.retries)
+                    .unwrap_or(DEFAULT_RETRIES)
+                    .min(10),
+                ca_file: env
+                    .ca_file
+                    .or_else(|| raw.defaults.ca_file.clone())
+                    .map(resolve),
+                allow_http: env.allow_http,
+                name,
+                url,
+            });
+        }
+        Ok(Config {
+            path: path.map(Path::to_path_buf),
+            environments,
+            evidence_dir: raw.evidence_dir.map(resolve),
+        })
+    }
+
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name == name)
+    }
+
+    /// The environments named, in the order given; all of them when `names` is empty.
+    pub fn select(&self, names: &[String]) -> Result<Vec<&Environment>, ConfigError> {
+        if names.is_empty() {
+            return Ok(self.environments.iter().collect());
+        }
+        names
+            .iter()
+            .map(|n| {
+                self.environment(n)
+                    .ok_or_else(|| ConfigError::UnknownEnvironment {
+                        name: n.clone(),
+                        known: self.environments.iter().map(|e| e.name.clone()).collect(),
+                    })
+            })
+            .collect()
+    }
+}
+
+/// Why a configuration could not be used. Every variant names the file and what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}{}: {message}", path.display(), location.map(|l| format!(":{l}")).unwrap_or_default())]
+    Syntax {
+        path: PathBuf,
+        location: Option<Location>,
+        message: String,
+    },
+    #[error("{}: invalid {what}: {hint}", path.display())]
+    Invalid {
+        path: PathBuf,
+        what: String,
+        hint: String,
+    },
+    #[error("unknown environment `{name}`; the config defines: {}", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
+    UnknownEnvironment { name: String, known: Vec<String> },
+    #[error(
+        "no config file: pass --config FILE, set {CONFIG_ENV}, or create ./{DEFAULT_CONFIG_FILE} (see README, 'Configure environments')"
+    )]
+    NotFound,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_environments_in_file_order_with_defaults() {
+        let cfg = Config::parse(
+            r#"
+            [defaults]
+            timeout = 12
+            [environments.staging]
+            url = "https://staging.example.edu"
+            [environments.production]
+            url = "https://moodle.example.edu/"
+            token_env = "PROD_TOKEN"
+            connect_timeout = 2.5
+            "#,
+            None,
+        )
+        .unwrap();
+        let names: Vec<_> = cfg.environments.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["staging", "production"]);
+        assert_eq!(cfg.environments[0].token_env, "MAILDRIFT_TOKEN_STAGING");
+        assert_eq!(cfg.environments[0].timeout, Duration::from_secs(12));
+        assert_eq!(cfg.environments[1].token_env, "PROD_TOKEN");
+        assert_eq!(
+            cfg.environments[1].connect_timeout,
+            Duration::from_millis(2500)
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_line_and_column() {
+        let err = Config::parse(
+            "[environments.prod]\nurl = \"https://x.example\"\ntokn_env = \"X\"\n",
+            None,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("line 3"), "{text}");
+        assert!(text.contains("tokn_env"), "{text}");
+    }
+
+    #[test]
+    fn bad_url_names_the_environment() {
+        let err = Config::parse("[environments.prod]\nurl = \"ftp://x\"\n", None).unwrap_err();
+        assert!(err.to_string().contains("[environments.prod]"), "{err}");
+    }
+
+    #[test]
+    fn default_token_env_is_upper_snake() {
+        assert_eq!(default_token_env("prod-eu"), "MAILDRIFT_TOKEN_PROD_EU");
+    }
+}

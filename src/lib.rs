@@ -1,0 +1,22 @@
+//! maildrift: keeps the outgoing mail of Moodle sites honest.
+//!
+//! The modules follow the pipeline:
+//! [`moodle`] client → [`snapshot`] → [`compare`] / [`checks`] / [`dns`] / [`health`] →
+//! [`findings`] → [`report`] renderers. [`cli`] wires them to the command line.
+
+pub mod baseline;
+pub mod checks;
+pub mod cli;
+pub mod compare;
+pub mod config;
+pub mod dns;
+pub mod error;
+pub mod findings;
+pub mod health;
+pub mod moodle;
+pub mod output;
+pub mod report;
+pub mod snapshot;
+pub mod token;
+
+pub use error::{Error, Result};

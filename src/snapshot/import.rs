@@ -1,0 +1,1 @@
+//! `maildrift snapshot import`: a snapshot from `php admin/cli/cfg.php --json`.
