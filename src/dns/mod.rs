@@ -11,3 +11,27 @@ pub enum DnsError {
     #[error("{0}")]
     Setup(String),
 }
+
+/// The DNS results for one environment: the headline verdict and every answer seen.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EnvironmentDns {
+    pub environment: String,
+    /// One line: will Moodle's mail pass DMARC, and how (or why not).
+    pub headline: String,
+    /// Every DNS answer the checks used, as evidence.
+    pub answers: Vec<DnsAnswer>,
+}
+
+/// One DNS question and its answer, as recorded evidence.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DnsAnswer {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// `noerror`, `nxdomain`, `nodata`, `servfail`, `timeout`, ...
+    pub status: String,
+    pub records: Vec<String>,
+    pub ttl: Option<u32>,
+    /// `zone` when answered from a --zone file, `dns` otherwise.
+    pub origin: String,
+}

@@ -1,1 +1,5 @@
 //! The report model and its renderers.
+
+pub mod model;
+
+pub use model::*;

@@ -1,0 +1,205 @@
+//! The report: everything one `maildrift check` run found, in one serialisable value.
+//!
+//! Serialised as JSON with `"schema": "maildrift.report/1"`; every renderer works from it, and
+//! `maildrift report merge` combines several of them (one per shard) into one.
+
+use serde::{Deserialize, Serialize};
+
+use crate::findings::{Finding, Severity};
+use crate::snapshot::Source;
+
+/// Schema identifier written into every JSON report.
+pub const SCHEMA: &str = "maildrift.report/1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    pub tool: Tool,
+    pub generated_at: jiff::Timestamp,
+    /// Findings at or above this severity make the run exit 2.
+    pub fail_on: Severity,
+    /// The standard the environments were checked against; `None` without a baseline.
+    pub standard: Option<Standard>,
+    /// Every environment the run tried, in config order, including the ones that failed.
+    pub environments: Vec<EnvironmentStatus>,
+    /// Which checks ran for which environment (one JUnit test case each).
+    pub checks: Vec<CheckRun>,
+    /// All findings, sorted by [`crate::findings::sort`].
+    pub findings: Vec<Finding>,
+    /// Every exception in the baseline and what became of it.
+    pub exceptions: Vec<ExceptionStatus>,
+    /// Links to evidence the standard refers to (mail logs, test-mail proofs).
+    pub evidence: Vec<EvidenceLink>,
+    /// DNS results per environment, with every answer as evidence.
+    pub dns: Vec<crate::dns::EnvironmentDns>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool {
+            name: "maildrift".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// Who owns the standard and when it must be reviewed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Standard {
+    pub name: String,
+    /// Baseline file as given on the command line.
+    pub path: String,
+    pub owner: String,
+    pub approved_by: Option<String>,
+    pub approved_on: Option<jiff::civil::Date>,
+    pub review_by: Option<jiff::civil::Date>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvState {
+    /// Its settings were read (live or from a snapshot).
+    Ok,
+    /// It could not be read; `error` says why. Its checks did not run.
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentStatus {
+    pub name: String,
+    pub url: Option<String>,
+    pub state: EnvState,
+    pub error: Option<String>,
+    pub source: Option<Source>,
+    /// Where the settings came from: "live" or the snapshot file.
+    pub origin: Option<String>,
+    pub release: Option<String>,
+    pub plugin_version: Option<String>,
+    pub taken_at: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckState {
+    /// Ran and raised nothing at or above the threshold.
+    Passed,
+    /// Ran and raised at least one finding at or above the threshold.
+    Failed,
+    /// Could not run (environment unreachable, DNS could not be asked).
+    Errored,
+    /// Not applicable (e.g. DNS checks with --no-dns).
+    Skipped,
+}
+
+/// One check for one environment (or for the standard itself when `environment` is `None`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRun {
+    /// The finding category this check raises, e.g. `baseline`, `drift`, `sender`, `spf`.
+    pub check: String,
+    pub environment: Option<String>,
+    pub state: CheckState,
+    /// Why it errored or was skipped.
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExceptionState {
+    /// In force and matching a real difference.
+    Active,
+    /// Past its expiry date: the difference it covered is a finding again.
+    Expired,
+    /// In force but nothing differs any more: remove it from the baseline.
+    Stale,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionStatus {
+    pub setting: String,
+    pub environment: Option<String>,
+    pub value: Option<String>,
+    pub reason: String,
+    pub owner: String,
+    pub expires: jiff::civil::Date,
+    pub ticket: Option<String>,
+    pub state: ExceptionState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceLink {
+    pub title: String,
+    pub url: String,
+    pub environment: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Summary {
+    pub errors: usize,
+    pub warnings: usize,
+    pub info: usize,
+    /// Findings an active exception downgraded to info (counted in `info` too).
+    pub waived: usize,
+    pub environments: usize,
+    pub failed_environments: usize,
+    /// Findings at or above `fail_on`.
+    pub failing: usize,
+}
+
+impl Summary {
+    pub fn of(findings: &[Finding], environments: &[EnvironmentStatus], fail_on: Severity) -> Self {
+        let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+        Summary {
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            info: count(Severity::Info),
+            waived: findings.iter().filter(|f| f.waived_by.is_some()).count(),
+            environments: environments.len(),
+            failed_environments: environments
+                .iter()
+                .filter(|e| e.state == EnvState::Failed)
+                .count(),
+            failing: findings.iter().filter(|f| f.severity >= fail_on).count(),
+        }
+    }
+}
+
+/// What a run means for its exit code: 0 clean, 2 drift, 1 the run itself failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Clean,
+    Drift,
+    Failed,
+}
+
+impl Outcome {
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Clean => 0,
+            Outcome::Failed => 1,
+            Outcome::Drift => 2,
+        }
+    }
+}
+
+impl Report {
+    /// A failed environment or an errored check makes the run fail (1) even when other
+    /// environments drifted: the report is incomplete, and a gate must not pass on it.
+    pub fn outcome(&self) -> Outcome {
+        if self.summary.failed_environments > 0
+            || self.checks.iter().any(|c| c.state == CheckState::Errored)
+        {
+            Outcome::Failed
+        } else if self.summary.failing > 0 {
+            Outcome::Drift
+        } else {
+            Outcome::Clean
+        }
+    }
+}
