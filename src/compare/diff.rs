@@ -1,0 +1,287 @@
+//! Diffing two snapshots: the settings, secrets and DKIM keys that differ.
+//!
+//! Values are compared after [`normalise`](super::normalise) but reported as stored, so an admin
+//! sees exactly what is in each Moodle. Secrets are only ever compared as set/unset.
+
+use serde::{Deserialize, Serialize};
+
+use super::normalise;
+use crate::snapshot::{Snapshot, settings};
+
+/// Schema identifier of `maildrift diff --format json`.
+pub const SCHEMA: &str = "maildrift.diff/1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotDiff {
+    pub schema: String,
+    pub left: Side,
+    pub right: Side,
+    /// Settings whose values (or forced state) differ, in catalogue order, unknown ones last.
+    pub settings: Vec<SettingDiff>,
+    /// Secrets set on one side only.
+    pub secrets: Vec<SecretDiff>,
+    /// DKIM keys that differ per sender domain.
+    pub dkim: Vec<DkimDiff>,
+}
+
+/// Which snapshot one side of the diff is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Side {
+    pub environment: String,
+    pub url: String,
+    pub release: String,
+    pub taken_at: jiff::Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingDiff {
+    pub name: String,
+    /// `None` when the setting is absent from that snapshot.
+    pub left: Option<String>,
+    pub right: Option<String>,
+    pub left_forced: bool,
+    pub right_forced: bool,
+    /// Multi-line settings are best shown as a unified diff.
+    pub multiline: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretDiff {
+    pub name: String,
+    pub left: bool,
+    pub right: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DkimDiff {
+    pub domain: String,
+    pub left: Option<DkimSide>,
+    pub right: Option<DkimSide>,
+}
+
+/// A DKIM key as shown in a diff: the selector, whether Moodle has the key, and a short key id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DkimSide {
+    pub selector: String,
+    pub keyfile: bool,
+    /// First and last characters of the public key, enough to tell two keys apart.
+    pub key: String,
+}
+
+impl SnapshotDiff {
+    pub fn is_empty(&self) -> bool {
+        self.settings.is_empty() && self.secrets.is_empty() && self.dkim.is_empty()
+    }
+
+    /// Number of differences of all kinds.
+    pub fn len(&self) -> usize {
+        self.settings.len() + self.secrets.len() + self.dkim.len()
+    }
+}
+
+fn side(s: &Snapshot) -> Side {
+    Side {
+        environment: s.environment.clone(),
+        url: s.url.clone(),
+        release: s.moodle.release.clone(),
+        taken_at: s.taken_at,
+    }
+}
+
+/// Short identifier of a base64 key: enough to see that two keys differ, too little to matter.
+pub fn key_id(publickey: &str) -> String {
+    let key = publickey.trim();
+    if key.is_empty() {
+        return "none".into();
+    }
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() <= 16 {
+        return key.to_string();
+    }
+    let head: String = chars[chars.len().saturating_sub(24)..chars.len() - 12]
+        .iter()
+        .collect();
+    let tail: String = chars[chars.len() - 12..].iter().collect();
+    format!("…{head}{tail}")
+}
+
+/// Computes what differs between `a` (left) and `b` (right).
+pub fn diff(a: &Snapshot, b: &Snapshot) -> SnapshotDiff {
+    let mut names: Vec<&str> = settings::MAIL_SETTINGS.iter().map(|s| s.name).collect();
+    let mut extra: Vec<&str> = a
+        .settings
+        .keys()
+        .chain(b.settings.keys())
+        .map(String::as_str)
+        .filter(|n| settings::lookup(n).is_none() && !settings::is_secret_name(n))
+        .collect();
+    extra.sort_unstable();
+    extra.dedup();
+    names.extend(extra);
+
+    let mut setting_diffs = Vec::new();
+    for name in names {
+        let (l, r) = (a.settings.get(name), b.settings.get(name));
+        if l.is_none() && r.is_none() {
+            continue;
+        }
+        let lv = l.map_or("", |s| s.value.as_str());
+        let rv = r.map_or("", |s| s.value.as_str());
+        let lf = l.is_some_and(|s| s.forced);
+        let rf = r.is_some_and(|s| s.forced);
+        if normalise::equal(name, lv, rv) && lf == rf {
+            continue;
+        }
+        setting_diffs.push(SettingDiff {
+            name: name.to_string(),
+            left: l.map(|s| s.value.clone()),
+            right: r.map(|s| s.value.clone()),
+            left_forced: lf,
+            right_forced: rf,
+            multiline: settings::lookup(name).is_some_and(|s| s.multiline)
+                || lv.contains('\n')
+                || rv.contains('\n'),
+        });
+    }
+
+    let mut secret_names: Vec<&String> = a.secrets.keys().chain(b.secrets.keys()).collect();
+    secret_names.sort();
+    secret_names.dedup();
+    let secrets = secret_names
+        .into_iter()
+        .filter_map(|n| {
+            let (l, r) = (
+                a.secrets.get(n).copied().unwrap_or(false),
+                b.secrets.get(n).copied().unwrap_or(false),
+            );
+            (l != r).then(|| SecretDiff {
+                name: n.clone(),
+                left: l,
+                right: r,
+            })
+        })
+        .collect();
+
+    let dkim_side = |s: &Snapshot, domain: &str| {
+        s.dkim
+            .iter()
+            .find(|k| k.domain.eq_ignore_ascii_case(domain))
+            .map(|k| DkimSide {
+                selector: k.selector.clone(),
+                keyfile: k.keyfile,
+                key: key_id(&k.publickey),
+            })
+    };
+    let mut domains: Vec<String> = a
+        .dkim
+        .iter()
+        .chain(b.dkim.iter())
+        .map(|k| k.domain.to_lowercase())
+        .collect();
+    domains.sort();
+    domains.dedup();
+    let dkim = domains
+        .into_iter()
+        .filter_map(|d| {
+            let (l, r) = (dkim_side(a, &d), dkim_side(b, &d));
+            (l != r).then_some(DkimDiff {
+                domain: d,
+                left: l,
+                right: r,
+            })
+        })
+        .collect();
+
+    SnapshotDiff {
+        schema: SCHEMA.to_string(),
+        left: side(a),
+        right: side(b),
+        settings: setting_diffs,
+        secrets,
+        dkim,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::snapshot::{MoodleVersion, SCHEMA as SNAP, Setting, Source};
+
+    fn snap(env: &str, values: &[(&str, &str)]) -> Snapshot {
+        Snapshot {
+            schema: SNAP.into(),
+            environment: env.into(),
+            url: format!("https://{env}.example.edu"),
+            taken_at: jiff::Timestamp::UNIX_EPOCH,
+            source: Source::Plugin,
+            moodle: MoodleVersion {
+                release: "4.5".into(),
+                version: "2024100700".into(),
+            },
+            plugin_version: None,
+            settings: values
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        Setting {
+                            value: v.to_string(),
+                            isset: true,
+                            forced: false,
+                        },
+                    )
+                })
+                .collect(),
+            secrets: BTreeMap::from([("smtppass".to_string(), env == "production")]),
+            dkim: vec![],
+        }
+    }
+
+    #[test]
+    fn equal_after_normalisation_is_not_a_difference() {
+        let a = snap("staging", &[("allowedemaildomains", "a.edu\nb.edu")]);
+        let b = snap("staging", &[("allowedemaildomains", "B.edu\na.edu\n")]);
+        assert!(diff(&a, &b).is_empty());
+    }
+
+    #[test]
+    fn differing_values_are_reported_as_stored_in_catalogue_order() {
+        let a = snap(
+            "staging",
+            &[("smtphosts", "a:25"), ("noreplyaddress", "x@a.edu")],
+        );
+        let b = snap(
+            "production",
+            &[("smtphosts", "b:587"), ("noreplyaddress", "x@a.edu")],
+        );
+        let d = diff(&a, &b);
+        assert_eq!(d.settings.len(), 1);
+        assert_eq!(d.settings[0].left.as_deref(), Some("a:25"));
+        assert_eq!(d.settings[0].right.as_deref(), Some("b:587"));
+        assert_eq!(
+            d.secrets,
+            vec![SecretDiff {
+                name: "smtppass".into(),
+                left: false,
+                right: true
+            }]
+        );
+    }
+
+    #[test]
+    fn forced_in_one_environment_only_is_a_difference() {
+        let a = snap("staging", &[("smtphosts", "a:25")]);
+        let mut b = snap("staging", &[("smtphosts", "a:25")]);
+        b.settings.get_mut("smtphosts").unwrap().forced = true;
+        assert_eq!(diff(&a, &b).settings.len(), 1);
+    }
+
+    #[test]
+    fn key_id_shows_only_the_tail_of_a_key() {
+        let id = key_id("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAxyz0123456789abcdefABCDEF");
+        assert!(id.starts_with('…'));
+        assert!(id.len() < 40);
+    }
+}
