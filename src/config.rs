@@ -351,7 +351,7 @@ mod tests {
         )
         .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("line 3"), "{text}");
+        assert!(text.starts_with("<config>:3:1: "), "{text}");
         assert!(text.contains("tokn_env"), "{text}");
     }
 

@@ -1,0 +1,1 @@
+//! `maildrift baseline accept`.
