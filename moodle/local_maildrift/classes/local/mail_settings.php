@@ -166,19 +166,20 @@ class mail_settings {
     }
 
     /**
-     * Domains for which Moodle may sign with DKIM: the noreply domain and the
-     * plain (non wildcard) entries of allowedemaildomains, lowercased, deduplicated.
+     * Domains for which Moodle may sign with DKIM: the noreply domain (the default
+     * one when noreplyaddress is empty) and the plain (non wildcard) entries of allowedemaildomains, lowercased, deduplicated.
      *
      * @return string[]
      */
     public static function dkim_domains(): array {
         global $CFG;
 
-        $domains = [];
+        // Like email_to_user(): an empty noreplyaddress means noreply@<host of wwwroot>.
         $noreply = self::to_string($CFG->noreplyaddress ?? '');
-        if ($noreply !== '') {
-            $domains[] = self::email_domain($noreply);
+        if ($noreply === '') {
+            $noreply = 'noreply@' . get_host_from_url($CFG->wwwroot);
         }
+        $domains = [self::email_domain($noreply)];
         $allowed = self::to_string($CFG->allowedemaildomains ?? '');
         foreach (preg_split('/\R/', $allowed) as $entry) {
             $entry = \core_text::strtolower(trim($entry));
