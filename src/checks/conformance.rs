@@ -17,7 +17,9 @@ pub fn check(snap: &Snapshot, baseline: &Baseline) -> Vec<Finding> {
     let env = &snap.environment;
     let mut out = Vec::new();
     for spec in settings::MAIL_SETTINGS {
-        let Some(expected) = baseline.expected(env, spec.name) else { continue };
+        let Some(expected) = baseline.expected(env, spec.name) else {
+            continue;
+        };
         let actual = snap.value(spec.name);
         if normalise::equal(spec.name, expected, actual) {
             continue;
@@ -25,7 +27,12 @@ pub fn check(snap: &Snapshot, baseline: &Baseline) -> Vec<Finding> {
         let forced = snap.settings.get(spec.name).is_some_and(|s| s.forced);
         let mut f = Finding::new(
             &MISMATCH,
-            format!("{} is {} but the standard says {}", spec.name, shown(actual), shown(expected)),
+            format!(
+                "{} is {} but the standard says {}",
+                spec.name,
+                shown(actual),
+                shown(expected)
+            ),
         )
         .env(env)
         .subject(spec.name)
@@ -78,7 +85,10 @@ divertallemailsto = "sink@example.edu"
 
     #[test]
     fn mismatching_setting_is_an_error_with_expected_and_actual() {
-        let s = snapshot("production", &[("smtphosts", "other:25"), ("smtpsecure", "tls")]);
+        let s = snapshot(
+            "production",
+            &[("smtphosts", "other:25"), ("smtpsecure", "tls")],
+        );
         let f = check(&s, &baseline());
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].code, "MD101");
@@ -89,9 +99,21 @@ divertallemailsto = "sink@example.edu"
     #[test]
     fn per_environment_override_is_checked_only_there() {
         let b = baseline();
-        let prod = snapshot("production", &[("smtphosts", "relay.example.edu:587"), ("smtpsecure", "tls")]);
+        let prod = snapshot(
+            "production",
+            &[
+                ("smtphosts", "relay.example.edu:587"),
+                ("smtpsecure", "tls"),
+            ],
+        );
         assert!(check(&prod, &b).is_empty());
-        let staging = snapshot("staging", &[("smtphosts", "relay.example.edu:587"), ("smtpsecure", "tls")]);
+        let staging = snapshot(
+            "staging",
+            &[
+                ("smtphosts", "relay.example.edu:587"),
+                ("smtpsecure", "tls"),
+            ],
+        );
         let f = check(&staging, &b);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].subject.as_deref(), Some("divertallemailsto"));
@@ -99,7 +121,13 @@ divertallemailsto = "sink@example.edu"
 
     #[test]
     fn normalised_equal_values_conform() {
-        let s = snapshot("production", &[("smtphosts", " RELAY.example.edu:587 "), ("smtpsecure", "tls")]);
+        let s = snapshot(
+            "production",
+            &[
+                ("smtphosts", " RELAY.example.edu:587 "),
+                ("smtpsecure", "tls"),
+            ],
+        );
         assert!(check(&s, &baseline()).is_empty());
     }
 }

@@ -42,14 +42,19 @@ pub const RELEASE_DRIFT: Kind = Kind {
 
 /// The environment the others are compared with: the baseline's `[drift] reference`, else the
 /// first production environment, else the first one.
-pub fn reference<'a>(snapshots: &[&'a Snapshot], baseline: Option<&Baseline>) -> Option<&'a Snapshot> {
+pub fn reference<'a>(
+    snapshots: &[&'a Snapshot],
+    baseline: Option<&Baseline>,
+) -> Option<&'a Snapshot> {
     let named = baseline.and_then(|b| b.drift_reference.as_deref());
     named
         .and_then(|n| snapshots.iter().find(|s| s.environment == n))
         .or_else(|| {
             snapshots.iter().find(|s| {
-                baseline.map_or_else(|| crate::baseline::guess_role(&s.environment), |b| b.role(&s.environment))
-                    == Some(Role::Production)
+                baseline.map_or_else(
+                    || crate::baseline::guess_role(&s.environment),
+                    |b| b.role(&s.environment),
+                ) == Some(Role::Production)
             })
         })
         .or_else(|| snapshots.first())
@@ -57,7 +62,9 @@ pub fn reference<'a>(snapshots: &[&'a Snapshot], baseline: Option<&Baseline>) ->
 }
 
 pub fn check(snapshots: &[&Snapshot], baseline: Option<&Baseline>) -> Vec<Finding> {
-    let Some(reference) = reference(snapshots, baseline) else { return Vec::new() };
+    let Some(reference) = reference(snapshots, baseline) else {
+        return Vec::new();
+    };
     let ref_env = &reference.environment;
     let mut out = Vec::new();
     for other in snapshots.iter().filter(|s| s.environment != *ref_env) {
@@ -67,12 +74,20 @@ pub fn check(snapshots: &[&Snapshot], baseline: Option<&Baseline>) -> Vec<Findin
             let may_differ = baseline.is_some_and(|b| b.may_differ.iter().any(|m| m == &s.name));
             // A value the standard pins is judged by conformance; reporting it twice helps nobody.
             let pinned = baseline.is_some_and(|b| b.pins(env, &s.name) && b.pins(ref_env, &s.name));
-            let (left, right) = (s.left.as_deref().unwrap_or(""), s.right.as_deref().unwrap_or(""));
+            let (left, right) = (
+                s.left.as_deref().unwrap_or(""),
+                s.right.as_deref().unwrap_or(""),
+            );
             if !may_differ && !pinned && !crate::compare::normalise::equal(&s.name, left, right) {
                 out.push(
                     Finding::new(
                         &DRIFT,
-                        format!("{} is {} here but {} in {ref_env}", s.name, shown(right), shown(left)),
+                        format!(
+                            "{} is {} here but {} in {ref_env}",
+                            s.name,
+                            shown(right),
+                            shown(left)
+                        ),
                     )
                     .env(env)
                     .subject(&s.name)
@@ -81,13 +96,31 @@ pub fn check(snapshots: &[&Snapshot], baseline: Option<&Baseline>) -> Vec<Findin
                 );
             }
             if s.left_forced != s.right_forced {
-                let (yes, no) = if s.right_forced { (env, ref_env) } else { (ref_env, env) };
+                let (yes, no) = if s.right_forced {
+                    (env, ref_env)
+                } else {
+                    (ref_env, env)
+                };
                 out.push(
-                    Finding::new(&FORCED_DRIFT, format!("{} is forced in config.php in {yes} but not in {no}", s.name))
-                        .env(env)
-                        .subject(&s.name)
-                        .expected(if s.left_forced { "forced" } else { "not forced" })
-                        .actual(if s.right_forced { "forced" } else { "not forced" }),
+                    Finding::new(
+                        &FORCED_DRIFT,
+                        format!(
+                            "{} is forced in config.php in {yes} but not in {no}",
+                            s.name
+                        ),
+                    )
+                    .env(env)
+                    .subject(&s.name)
+                    .expected(if s.left_forced {
+                        "forced"
+                    } else {
+                        "not forced"
+                    })
+                    .actual(if s.right_forced {
+                        "forced"
+                    } else {
+                        "not forced"
+                    }),
                 );
             }
         }
@@ -96,7 +129,12 @@ pub fn check(snapshots: &[&Snapshot], baseline: Option<&Baseline>) -> Vec<Findin
             out.push(
                 Finding::new(
                     &SECRET_DRIFT,
-                    format!("{} is {} here but {} in {ref_env}", s.name, state(s.right), state(s.left)),
+                    format!(
+                        "{} is {} here but {} in {ref_env}",
+                        s.name,
+                        state(s.right),
+                        state(s.left)
+                    ),
                 )
                 .env(env)
                 .subject(&s.name)
@@ -108,7 +146,10 @@ pub fn check(snapshots: &[&Snapshot], baseline: Option<&Baseline>) -> Vec<Findin
             out.push(
                 Finding::new(
                     &RELEASE_DRIFT,
-                    format!("Moodle {} here, {} in {ref_env}", other.moodle.release, reference.moodle.release),
+                    format!(
+                        "Moodle {} here, {} in {ref_env}",
+                        other.moodle.release, reference.moodle.release
+                    ),
                 )
                 .env(env)
                 .subject("moodle.release")
@@ -171,12 +212,17 @@ mod tests {
         stag.secrets.insert("smtppass".into(), false);
         let f = check(&[&prod, &stag], None);
         assert_eq!(f.len(), 1);
-        assert_eq!((f[0].code.as_str(), f[0].severity), ("MD202", Severity::Warning));
+        assert_eq!(
+            (f[0].code.as_str(), f[0].severity),
+            ("MD202", Severity::Warning)
+        );
     }
 
     #[test]
     fn named_reference_wins_over_role_guess() {
-        let b = baseline("[drift]\nreference = \"staging\"\n[environments.staging]\n[environments.production]\n");
+        let b = baseline(
+            "[drift]\nreference = \"staging\"\n[environments.staging]\n[environments.production]\n",
+        );
         let prod = snapshot("production", &[("mailprefix", "a")]);
         let stag = snapshot("staging", &[("mailprefix", "b")]);
         let f = check(&[&prod, &stag], Some(&b));

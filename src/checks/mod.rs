@@ -46,7 +46,11 @@ pub struct Outcome {
 
 /// Runs every offline check. `today` decides review dates; exceptions are applied later,
 /// over all findings (DNS and health included), by [`exceptions::apply`].
-pub fn run(snapshots: &[&Snapshot], baseline: Option<&Baseline>, today: jiff::civil::Date) -> Outcome {
+pub fn run(
+    snapshots: &[&Snapshot],
+    baseline: Option<&Baseline>,
+    today: jiff::civil::Date,
+) -> Outcome {
     let mut out = Outcome::default();
     if let Some(b) = baseline {
         let found = standard::check(b, today);
@@ -56,19 +60,25 @@ pub fn run(snapshots: &[&Snapshot], baseline: Option<&Baseline>, today: jiff::ci
     for snap in snapshots {
         if let Some(b) = baseline {
             let found = conformance::check(snap, b);
-            out.checks.push(run_record("baseline", Some(&snap.environment), &found));
+            out.checks
+                .push(run_record("baseline", Some(&snap.environment), &found));
             out.findings.extend(found);
         }
         let found = sender::check(snap, baseline);
-        out.checks.push(run_record("sender", Some(&snap.environment), &found));
+        out.checks
+            .push(run_record("sender", Some(&snap.environment), &found));
         out.findings.extend(found);
     }
     if snapshots.len() > 1 {
         let found = drift::check(snapshots, baseline);
         for snap in snapshots {
-            let own: Vec<Finding> =
-                found.iter().filter(|f| f.environment.as_deref() == Some(&snap.environment)).cloned().collect();
-            out.checks.push(run_record("drift", Some(&snap.environment), &own));
+            let own: Vec<Finding> = found
+                .iter()
+                .filter(|f| f.environment.as_deref() == Some(&snap.environment))
+                .cloned()
+                .collect();
+            out.checks
+                .push(run_record("drift", Some(&snap.environment), &own));
         }
         out.findings.extend(found);
     }
@@ -81,7 +91,11 @@ pub fn run_record(check: &str, environment: Option<&str>, found: &[Finding]) -> 
     CheckRun {
         check: check.to_string(),
         environment: environment.map(String::from),
-        state: if found.is_empty() { CheckState::Passed } else { CheckState::Failed },
+        state: if found.is_empty() {
+            CheckState::Passed
+        } else {
+            CheckState::Failed
+        },
         detail: None,
     }
 }
@@ -100,13 +114,28 @@ pub(crate) mod testing {
             url: format!("https://{env}.example.edu"),
             taken_at: jiff::Timestamp::UNIX_EPOCH,
             source: Source::Plugin,
-            moodle: MoodleVersion { release: "4.5.8+".into(), version: "2024100708.05".into() },
+            moodle: MoodleVersion {
+                release: "4.5.8+".into(),
+                version: "2024100708.05".into(),
+            },
             plugin_version: Some("2026112900".into()),
             settings: values
                 .iter()
-                .map(|(k, v)| (k.to_string(), Setting { value: v.to_string(), isset: true, forced: false }))
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        Setting {
+                            value: v.to_string(),
+                            isset: true,
+                            forced: false,
+                        },
+                    )
+                })
                 .collect(),
-            secrets: BTreeMap::from([("smtppass".into(), true), ("messageinbound_hostpass".into(), false)]),
+            secrets: BTreeMap::from([
+                ("smtppass".into(), true),
+                ("messageinbound_hostpass".into(), false),
+            ]),
             dkim: vec![],
         }
     }

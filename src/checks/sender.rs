@@ -81,7 +81,9 @@ pub const DIVERT_ADDRESS_INVALID: Kind = Kind {
 /// domain, no white space.
 pub fn valid_address(addr: &str) -> bool {
     let addr = addr.trim();
-    let Some((local, domain)) = addr.rsplit_once('@') else { return false };
+    let Some((local, domain)) = addr.rsplit_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && !local.contains('@')
         && domain.contains('.')
@@ -92,7 +94,10 @@ pub fn valid_address(addr: &str) -> bool {
 
 /// The lower-cased domain of an address.
 pub fn domain_of(addr: &str) -> Option<String> {
-    addr.trim().rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).filter(|d| !d.is_empty())
+    addr.trim()
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_ascii_lowercase())
+        .filter(|d| !d.is_empty())
 }
 
 /// Whether `domain` equals or is a subdomain of an allowedemaildomains entry (`*.x` and `.x`
@@ -105,9 +110,15 @@ pub fn within_allowed(domain: &str, allowed: &[String]) -> bool {
 }
 
 fn is_loopback_host(entry: &str) -> bool {
-    let host = entry.trim().rsplit_once(':').map_or(entry.trim(), |(h, _)| h);
+    let host = entry
+        .trim()
+        .rsplit_once(':')
+        .map_or(entry.trim(), |(h, _)| h);
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 pub fn check(snap: &Snapshot, baseline: Option<&Baseline>) -> Vec<Finding> {
@@ -122,7 +133,8 @@ pub fn check(snap: &Snapshot, baseline: Option<&Baseline>) -> Vec<Finding> {
             Finding::new(
                 &NOREPLY_INVALID,
                 if noreply.is_empty() {
-                    "noreplyaddress is not set: Moodle falls back to noreply@<site host>".to_string()
+                    "noreplyaddress is not set: Moodle falls back to noreply@<site host>"
+                        .to_string()
                 } else {
                     format!("noreplyaddress `{noreply}` is not a valid address")
                 },
@@ -137,7 +149,10 @@ pub fn check(snap: &Snapshot, baseline: Option<&Baseline>) -> Vec<Finding> {
             out.push(
                 Finding::new(
                     &NOREPLY_DOMAIN_NOT_ALLOWED,
-                    format!("noreply domain {domain} is outside allowedemaildomains ({})", allowed.join(", ")),
+                    format!(
+                        "noreply domain {domain} is outside allowedemaildomains ({})",
+                        allowed.join(", ")
+                    ),
                 )
                 .env(env)
                 .subject("noreplyaddress")
@@ -150,20 +165,36 @@ pub fn check(snap: &Snapshot, baseline: Option<&Baseline>) -> Vec<Finding> {
     let hosts = list_entries("smtphosts", snap.value("smtphosts"));
     if hosts.is_empty() {
         out.push(
-            Finding::new(&PHP_MAIL, "smtphosts is empty: Moodle sends with PHP mail() from the web server")
-                .env(env)
-                .subject("smtphosts")
-                .expected("the organisation's relay")
-                .actual("")
-                .severity(if production { Severity::Error } else { Severity::Warning }),
+            Finding::new(
+                &PHP_MAIL,
+                "smtphosts is empty: Moodle sends with PHP mail() from the web server",
+            )
+            .env(env)
+            .subject("smtphosts")
+            .expected("the organisation's relay")
+            .actual("")
+            .severity(if production {
+                Severity::Error
+            } else {
+                Severity::Warning
+            }),
         );
-    } else if production && snap.value("smtpsecure").trim().is_empty() && !hosts.iter().all(|h| is_loopback_host(h)) {
+    } else if production
+        && snap.value("smtpsecure").trim().is_empty()
+        && !hosts.iter().all(|h| is_loopback_host(h))
+    {
         out.push(
-            Finding::new(&PLAINTEXT_RELAY, format!("mail goes to {} without TLS (smtpsecure is empty)", hosts.join(", ")))
-                .env(env)
-                .subject("smtpsecure")
-                .expected("tls or ssl")
-                .actual(""),
+            Finding::new(
+                &PLAINTEXT_RELAY,
+                format!(
+                    "mail goes to {} without TLS (smtpsecure is empty)",
+                    hosts.join(", ")
+                ),
+            )
+            .env(env)
+            .subject("smtpsecure")
+            .expected("tls or ssl")
+            .actual(""),
         );
     }
 
@@ -171,36 +202,48 @@ pub fn check(snap: &Snapshot, baseline: Option<&Baseline>) -> Vec<Finding> {
     let noemailever = snap.flag("noemailever");
     if !divert.is_empty() && !valid_address(divert) {
         out.push(
-            Finding::new(&DIVERT_ADDRESS_INVALID, format!("divertallemailsto `{divert}` is not a valid address"))
-                .env(env)
-                .subject("divertallemailsto")
-                .actual(divert),
+            Finding::new(
+                &DIVERT_ADDRESS_INVALID,
+                format!("divertallemailsto `{divert}` is not a valid address"),
+            )
+            .env(env)
+            .subject("divertallemailsto")
+            .actual(divert),
         );
     }
     match role {
         Some(Role::Staging) if divert.is_empty() && !noemailever => out.push(
-            Finding::new(&NOT_DIVERTING, "a non-production site sends mail to real recipients: divertallemailsto is empty")
-                .env(env)
-                .subject("divertallemailsto")
-                .expected("a sink address")
-                .actual(""),
+            Finding::new(
+                &NOT_DIVERTING,
+                "a non-production site sends mail to real recipients: divertallemailsto is empty",
+            )
+            .env(env)
+            .subject("divertallemailsto")
+            .expected("a sink address")
+            .actual(""),
         ),
         Some(Role::Production) if !divert.is_empty() => out.push(
-            Finding::new(&PRODUCTION_DIVERTING, format!("all mail is diverted to {divert}"))
-                .env(env)
-                .subject("divertallemailsto")
-                .expected("")
-                .actual(divert),
+            Finding::new(
+                &PRODUCTION_DIVERTING,
+                format!("all mail is diverted to {divert}"),
+            )
+            .env(env)
+            .subject("divertallemailsto")
+            .expected("")
+            .actual(divert),
         ),
         _ => {}
     }
     if production && noemailever {
         out.push(
-            Finding::new(&NOEMAILEVER, "noemailever is on: production sends no mail at all")
-                .env(env)
-                .subject("noemailever")
-                .expected("0")
-                .actual(snap.value("noemailever")),
+            Finding::new(
+                &NOEMAILEVER,
+                "noemailever is on: production sends no mail at all",
+            )
+            .env(env)
+            .subject("noemailever")
+            .expected("0")
+            .actual(snap.value("noemailever")),
         );
     }
 
@@ -221,13 +264,18 @@ pub fn check(snap: &Snapshot, baseline: Option<&Baseline>) -> Vec<Finding> {
         }
     }
 
-    if !snap.value("smtpuser").trim().is_empty() && !snap.secrets.get("smtppass").copied().unwrap_or(false) {
+    if !snap.value("smtpuser").trim().is_empty()
+        && !snap.secrets.get("smtppass").copied().unwrap_or(false)
+    {
         out.push(
-            Finding::new(&SMTP_USER_WITHOUT_PASSWORD, "smtpuser is set but smtppass is not")
-                .env(env)
-                .subject("smtppass")
-                .expected("set")
-                .actual("not set"),
+            Finding::new(
+                &SMTP_USER_WITHOUT_PASSWORD,
+                "smtpuser is set but smtppass is not",
+            )
+            .env(env)
+            .subject("smtppass")
+            .expected("set")
+            .actual("not set"),
         );
     }
     out
@@ -258,7 +306,10 @@ mod tests {
 
     #[test]
     fn missing_noreply_is_an_error() {
-        let s = snapshot("production", &[("smtphosts", "r:587"), ("smtpsecure", "tls")]);
+        let s = snapshot(
+            "production",
+            &[("smtphosts", "r:587"), ("smtpsecure", "tls")],
+        );
         assert_eq!(codes(&check(&s, None)), ["MD301"]);
     }
 
@@ -266,7 +317,10 @@ mod tests {
     fn noreply_outside_allowed_domains_is_a_warning() {
         let mut values = GOOD.to_vec();
         values[0] = ("noreplyaddress", "noreply@other.org");
-        assert_eq!(codes(&check(&snapshot("production", &values), None)), ["MD302"]);
+        assert_eq!(
+            codes(&check(&snapshot("production", &values), None)),
+            ["MD302"]
+        );
     }
 
     #[test]
@@ -274,18 +328,27 @@ mod tests {
         let mut values = GOOD.to_vec();
         values[2] = ("smtphosts", "");
         let p = check(&snapshot("production", &values), None);
-        assert_eq!((p[0].code.as_str(), p[0].severity), ("MD303", Severity::Error));
+        assert_eq!(
+            (p[0].code.as_str(), p[0].severity),
+            ("MD303", Severity::Error)
+        );
         let mut values = values.clone();
         values.push(("divertallemailsto", "sink@example.edu"));
         let s = check(&snapshot("staging", &values), None);
-        assert_eq!((s[0].code.as_str(), s[0].severity), ("MD303", Severity::Warning));
+        assert_eq!(
+            (s[0].code.as_str(), s[0].severity),
+            ("MD303", Severity::Warning)
+        );
     }
 
     #[test]
     fn plaintext_relay_on_production_is_an_error_but_local_mta_is_fine() {
         let mut values = GOOD.to_vec();
         values[3] = ("smtpsecure", "");
-        assert_eq!(codes(&check(&snapshot("production", &values), None)), ["MD304"]);
+        assert_eq!(
+            codes(&check(&snapshot("production", &values), None)),
+            ["MD304"]
+        );
         values[2] = ("smtphosts", "localhost:25");
         assert!(check(&snapshot("production", &values), None).is_empty());
     }
@@ -296,7 +359,10 @@ mod tests {
         let mut values = GOOD.to_vec();
         values.push(("divertallemailsto", "sink@example.edu"));
         assert!(check(&snapshot("staging", &values), None).is_empty());
-        assert_eq!(codes(&check(&snapshot("production", &values), None)), ["MD306"]);
+        assert_eq!(
+            codes(&check(&snapshot("production", &values), None)),
+            ["MD306"]
+        );
     }
 
     #[test]
@@ -304,7 +370,10 @@ mod tests {
         let mut values = GOOD.to_vec();
         values.push(("noemailever", "1"));
         assert!(check(&snapshot("staging", &values), None).is_empty());
-        assert_eq!(codes(&check(&snapshot("production", &values), None)), ["MD307"]);
+        assert_eq!(
+            codes(&check(&snapshot("production", &values), None)),
+            ["MD307"]
+        );
     }
 
     #[test]
@@ -332,13 +401,22 @@ mod tests {
     fn invalid_divert_address_is_an_error() {
         let mut values = GOOD.to_vec();
         values.push(("divertallemailsto", "not-an-address"));
-        assert_eq!(codes(&check(&snapshot("staging", &values), None)), ["MD310"]);
+        assert_eq!(
+            codes(&check(&snapshot("staging", &values), None)),
+            ["MD310"]
+        );
     }
 
     #[test]
     fn wildcard_allowed_domains_cover_subdomains() {
-        assert!(within_allowed("moodle.example.edu", &["*.example.edu".into()]));
-        assert!(within_allowed("moodle.example.edu", &["example.edu".into()]));
+        assert!(within_allowed(
+            "moodle.example.edu",
+            &["*.example.edu".into()]
+        ));
+        assert!(within_allowed(
+            "moodle.example.edu",
+            &["example.edu".into()]
+        ));
         assert!(!within_allowed("example.org", &["example.edu".into()]));
     }
 }

@@ -19,7 +19,10 @@ pub fn check(baseline: &Baseline, today: jiff::civil::Date) -> Vec<Finding> {
         out.push(
             Finding::new(
                 &REVIEW_OVERDUE,
-                format!("the standard was due for review on {review_by} (owner: {})", baseline.standard.owner),
+                format!(
+                    "the standard was due for review on {review_by} (owner: {})",
+                    baseline.standard.owner
+                ),
             )
             .subject("standard.review_by")
             .expected(format!("on or after {today}"))
