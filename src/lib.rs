@@ -4,6 +4,7 @@
 //! [`moodle`] client → [`snapshot`] → [`compare`] / [`checks`] / [`dns`] / [`health`] →
 //! [`findings`] → [`report`] renderers. [`cli`] wires them to the command line.
 
+pub mod audit;
 pub mod baseline;
 pub mod checks;
 pub mod cli;

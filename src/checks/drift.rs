@@ -61,17 +61,26 @@ pub fn reference<'a>(
         .copied()
 }
 
+/// Settings the sender rules require to differ between production and staging.
+const ROLE_SETTINGS: &[&str] = &["divertallemailsto", "divertallemailsexcept", "noemailever"];
+
 pub fn check(snapshots: &[&Snapshot], baseline: Option<&Baseline>) -> Vec<Finding> {
     let Some(reference) = reference(snapshots, baseline) else {
         return Vec::new();
     };
     let ref_env = &reference.environment;
+    let role =
+        |env: &str| baseline.map_or_else(|| crate::baseline::guess_role(env), |b| b.role(env));
     let mut out = Vec::new();
     for other in snapshots.iter().filter(|s| s.environment != *ref_env) {
         let env = &other.environment;
         let d = diff::diff(reference, other);
         for s in &d.settings {
-            let may_differ = baseline.is_some_and(|b| b.may_differ.iter().any(|m| m == &s.name));
+            let may_differ = baseline.is_some_and(|b| b.may_differ.iter().any(|m| m == &s.name))
+                || (ROLE_SETTINGS.contains(&s.name.as_str())
+                    && role(env).is_some()
+                    && role(ref_env).is_some()
+                    && role(env) != role(ref_env));
             // A value the standard pins is judged by conformance; reporting it twice helps nobody.
             let pinned = baseline.is_some_and(|b| b.pins(env, &s.name) && b.pins(ref_env, &s.name));
             let (left, right) = (
@@ -203,6 +212,15 @@ mod tests {
         let prod = snapshot("production", &[("divertallemailsto", "")]);
         let stag = snapshot("staging", &[("divertallemailsto", "sink@x")]);
         assert!(check(&[&prod, &stag], Some(&b)).is_empty());
+    }
+
+    #[test]
+    fn diversion_differing_between_production_and_staging_is_not_drift() {
+        let prod = snapshot("production", &[("divertallemailsto", "")]);
+        let stag = snapshot("staging", &[("divertallemailsto", "sink@example.edu")]);
+        assert!(check(&[&prod, &stag], None).is_empty());
+        let stag2 = snapshot("staging2", &[("divertallemailsto", "other@example.edu")]);
+        assert_eq!(check(&[&stag, &stag2], None).len(), 1);
     }
 
     #[test]
