@@ -138,8 +138,8 @@ mod tests {
     fn keeps_only_mail_settings_and_reduces_secrets_to_set() {
         let s = from_cfg_json(CFG, Path::new("cfg.json"), &meta()).unwrap();
         assert_eq!(s.value("smtphosts"), "relay.example.edu:587");
-        assert_eq!(s.secrets["smtppass"], true);
-        assert_eq!(s.secrets["messageinbound_hostpass"], false);
+        assert!(s.secrets["smtppass"]);
+        assert!(!s.secrets["messageinbound_hostpass"]);
         assert!(!s.settings.contains_key("theme"));
         assert_eq!(s.url, "https://legacy.example.edu");
         let json = crate::snapshot::io::to_json(&s);
