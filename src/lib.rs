@@ -8,6 +8,7 @@ pub mod audit;
 pub mod baseline;
 pub mod checks;
 pub mod cli;
+pub mod collect;
 pub mod compare;
 pub mod config;
 pub mod dns;
