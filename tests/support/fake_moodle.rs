@@ -733,8 +733,10 @@ fn decide(shared: &Shared, request: &RecordedRequest) -> (Action, Duration) {
     let body = answer(shared, state, request, &function);
     let faults = &state.site.faults;
     let action = if faults.contains(&Fault::TruncatedJson) {
-        let cut = &body.as_bytes()[..body.len() / 2];
-        Action::Reply(json_reply_bytes(shared, cut))
+        // Cut without the final newline: the connection simply ends mid-answer.
+        let mut bytes = json_head(shared);
+        bytes.extend_from_slice(&body.as_bytes()[..body.len() / 2]);
+        Action::Reply(bytes)
     } else if faults.contains(&Fault::InvalidJson) {
         let noisy = format!(
             "<br />\n<b>Warning</b>:  Undefined array key \"smtphosts\" in <b>/var/www/moodle/local/maildrift/classes/external/get_mail_config.php</b> on line <b>42</b><br />\n{body}"
