@@ -231,7 +231,15 @@ fn find_in_chain<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -
         if let Some(found) = e.downcast_ref::<T>() {
             return Some(found);
         }
-        current = e.source();
+        // io::Error::source() skips the error it wraps (it returns that error's source), and
+        // hyper-rustls nests io errors, so wrapped errors are followed explicitly.
+        current = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
     }
     None
 }
