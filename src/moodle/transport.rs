@@ -312,7 +312,7 @@ fn classify_tls(env: String, host: String, err: &rustls::Error) -> MoodleError {
             C::NotValidForNameContext { presented, .. } => MoodleError::TlsWrongHost {
                 env,
                 host,
-                presented: presented.clone(),
+                presented: presented.iter().map(|p| bare_name(p)).collect(),
             },
             other => MoodleError::Tls {
                 env,
@@ -328,12 +328,26 @@ fn classify_tls(env: String, host: String, err: &rustls::Error) -> MoodleError {
     }
 }
 
+/// rustls renders presented names as `DnsName("x")`; messages want just `x`.
+fn bare_name(presented: &str) -> String {
+    match (presented.find('"'), presented.rfind('"')) {
+        (Some(start), Some(end)) if end > start => presented[start + 1..end].to_string(),
+        _ => presented.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn env(url: &str) -> Environment {
         Environment::new("prod", Url::parse(url).unwrap())
+    }
+
+    #[test]
+    fn presented_names_lose_their_rustls_wrapping() {
+        assert_eq!(bare_name("DnsName(\"other.example\")"), "other.example");
+        assert_eq!(bare_name("10.0.0.1"), "10.0.0.1");
     }
 
     #[test]
