@@ -5,7 +5,7 @@
 //! only measures and wraps (its `custom_styling` feature makes it ignore our codes when it
 //! measures widths).
 
-use comfy_table::{ContentArrangement, Table, presets};
+use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width};
 use similar::{ChangeTag, TextDiff};
 
 use super::text::{self, Paint, paint, visible};
@@ -134,7 +134,7 @@ fn header(report: &Report, style: &Style) -> String {
         };
         parts.push(format!("{} {state}", visible(&e.name)));
     }
-    let line = text::wrap(&parts.join(" · "), style.width, "  ");
+    let line = text::wrap_parts(&parts, " · ", style.width, "  ");
     paint(&line, Paint::Bold, color)
 }
 
@@ -192,7 +192,7 @@ fn section_heading(
     if !from.is_empty() {
         parts.push(from.join(", "));
     }
-    let line = text::wrap(&parts.join(" · "), style.width, "  ");
+    let line = text::wrap_parts(&parts, " · ", style.width, "  ");
     // Only the name is bold: the rest is context.
     match line.split_once(" · ") {
         Some((first, rest)) if color => format!("{} · {rest}", paint(first, Paint::Bold, true)),
@@ -210,7 +210,8 @@ fn severity_cell(f: &Finding, color: bool) -> String {
         Some(w) => format!(
             "{word}\n{}",
             paint(
-                &format!("(exception until {})", visible(&w.expires)),
+                // Four short lines keep the severity column narrow.
+                &format!("(exception\nuntil\n{})", visible(&w.expires)),
                 Paint::Dim,
                 color
             )
@@ -228,12 +229,32 @@ fn value_cell(v: Option<&str>, color: bool) -> String {
     }
 }
 
+/// The table without the trailing spaces comfy-table pads the last column with.
+fn trimmed(t: &Table) -> String {
+    t.lines()
+        .map(|l| l.trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One space after each column; with the blank column separator that makes two between
+/// columns and none before the first.
+fn pad(t: &mut Table) {
+    for c in t.column_iter_mut() {
+        c.set_padding((0, 1));
+    }
+}
+
+/// comfy-table preset: only the header line and dashed row separators.
+const LIGHT: &str = "     ──  ╌╌        ";
+
 fn new_table(style: &Style) -> Table {
     let mut t = Table::new();
     // Never ask the terminal: output must depend on `style` alone.
     t.force_no_tty();
-    t.load_preset(presets::UTF8_FULL);
-    t.apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS);
+    // No outer or vertical borders: a line under the header and dashed lines between rows
+    // (values span several lines) are enough, and leave the columns for content.
+    t.load_preset(LIGHT);
     match style.width {
         Some(w) => {
             t.set_width(w);
@@ -259,6 +280,7 @@ fn findings_table(findings: &[&Finding], style: &Style) -> String {
         ],
         color,
     ));
+    pad(&mut t);
     for f in findings {
         let mut message = visible(&f.message);
         if !f.remedy.is_empty() {
@@ -278,7 +300,49 @@ fn findings_table(findings: &[&Finding], style: &Style) -> String {
             message,
         ]);
     }
-    t.to_string()
+    if let Some(w) = style.width {
+        constrain(&mut t, w, findings);
+    }
+    trimmed(&t)
+}
+
+/// Keeps short values whole. comfy-table shares the width out evenly among columns that do
+/// not fit, which breaks host names mid-word while the message column, which wraps well at
+/// spaces, gets room to spare; so give code, subject and values a floor, each capped so that
+/// the floors together always fit.
+fn constrain(t: &mut Table, width: u16, findings: &[&Finding]) {
+    // Five separators and one column of padding each; the floors count padding too, as
+    // comfy-table does.
+    let avail = usize::from(width).saturating_sub(11);
+    let longest = |get: &dyn Fn(&Finding) -> Option<String>| {
+        findings
+            .iter()
+            .filter_map(|f| get(f))
+            .flat_map(|v| v.lines().map(text::width).max())
+            .max()
+            .unwrap_or(0)
+    };
+    let floors = [
+        (1, longest(&|f| Some(visible(&f.code))), avail / 10),
+        (
+            2,
+            longest(&|f| f.subject.as_deref().map(visible)),
+            avail / 6,
+        ),
+        (
+            3,
+            longest(&|f| f.expected.as_deref().map(visible)),
+            avail / 4,
+        ),
+        (4, longest(&|f| f.actual.as_deref().map(visible)), avail / 4),
+        (5, longest(&|f| Some(visible(&f.message))), avail / 5),
+    ];
+    for (index, content, cap) in floors {
+        let floor = content.min(cap) + 1;
+        if let (Some(col), Ok(floor)) = (t.column_mut(index), u16::try_from(floor)) {
+            col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(floor)));
+        }
+    }
 }
 
 pub fn diff(d: &SnapshotDiff, style: &Style) -> String {
@@ -315,6 +379,7 @@ pub fn diff(d: &SnapshotDiff, style: &Style) -> String {
 
     let mut t = new_table(style);
     t.set_header(header_row(&["setting", &l, &r], color));
+    pad(&mut t);
     for s in &d.settings {
         let cell = |v: Option<&str>, forced: bool| {
             let mut c = match v {
@@ -365,7 +430,7 @@ pub fn diff(d: &SnapshotDiff, style: &Style) -> String {
             dkim_cell(k.right.as_ref(), color),
         ]);
     }
-    out.push(t.to_string());
+    out.push(trimmed(&t));
 
     for s in d.settings.iter().filter(|s| s.multiline) {
         out.push(String::new());

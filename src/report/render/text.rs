@@ -88,10 +88,12 @@ pub fn wrap(s: &str, max: Option<u16>, indent: &str) -> String {
     let max = max.max(width(indent) + 10);
     let mut out: Vec<String> = Vec::new();
     for paragraph in s.split('\n') {
+        // Keep a paragraph's own indentation on its first line.
+        let lead = &paragraph[..paragraph.len() - paragraph.trim_start_matches(' ').len()];
         let mut line = if out.is_empty() {
-            String::new()
+            lead.to_string()
         } else {
-            indent.to_string()
+            format!("{indent}{lead}")
         };
         let mut empty = true;
         for word in paragraph.split_whitespace() {
@@ -114,6 +116,44 @@ pub fn wrap(s: &str, max: Option<u16>, indent: &str) -> String {
         out.push(line);
     }
     out.join("\n")
+}
+
+/// Joins `parts` with `sep`, starting a new line between parts rather than inside one where
+/// it can, so `production ok` is never split across lines.
+pub fn wrap_parts(parts: &[String], sep: &str, max: Option<u16>, indent: &str) -> String {
+    let Some(limit) = max.map(usize::from) else {
+        return parts.join(sep);
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for part in parts {
+        if line.is_empty() {
+            line = if lines.is_empty() {
+                part.clone()
+            } else {
+                format!("{indent}{part}")
+            };
+        } else if width(&line) + width(sep) + width(part) <= limit {
+            line.push_str(sep);
+            line.push_str(part);
+        } else {
+            lines.push(line.trim_end().to_string());
+            line = format!("{indent}{part}");
+        }
+    }
+    lines.push(line);
+    // A part longer than a line on its own is wrapped at spaces like any text.
+    lines
+        .iter()
+        .map(|l| {
+            if width(l) <= limit {
+                l.clone()
+            } else {
+                wrap(l, max, indent)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
