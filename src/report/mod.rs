@@ -1,5 +1,6 @@
 //! The report model and its renderers.
 
 pub mod model;
+pub mod render;
 
 pub use model::*;

@@ -1,0 +1,542 @@
+//! Terminal output: a header line, one table of findings per environment, a summary and the
+//! outcome; for diffs, a side-by-side table and unified diffs of multi-line settings.
+//!
+//! All ANSI codes come from [`text::paint`], so `color: false` can never leak one; comfy-table
+//! only measures and wraps (its `custom_styling` feature makes it ignore our codes when it
+//! measures widths).
+
+use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width};
+use similar::{ChangeTag, TextDiff};
+
+use super::text::{self, Paint, paint, visible};
+use super::{Style, environment_keys, findings_of, outcome_reason, outcome_word, summary_line};
+use crate::compare::diff::{DkimSide, SettingDiff, SnapshotDiff};
+use crate::findings::{Finding, Severity};
+use crate::report::{EnvState, EnvironmentStatus, ExceptionState, Outcome, Report};
+
+pub fn report(report: &Report, style: &Style) -> String {
+    let color = style.color;
+    let mut out: Vec<String> = vec![header(report, style)];
+
+    for key in environment_keys(report) {
+        let env = key.and_then(|k| report.environments.iter().find(|e| e.name == k));
+        let findings: Vec<&Finding> = findings_of(report, key).collect();
+        // The standard gets a section only when something is wrong with it.
+        if key.is_none() && findings.is_empty() {
+            continue;
+        }
+        out.push(String::new());
+        out.push(section_heading(report, key, env, style));
+        if let Some(dns) = key.and_then(|k| report.dns.iter().find(|d| d.environment == k)) {
+            out.push(text::wrap(
+                &format!("DNS: {}", visible(&dns.headline)),
+                style.width,
+                "     ",
+            ));
+        }
+        if findings.is_empty() {
+            if env.is_none_or(|e| e.state == EnvState::Ok) {
+                out.push(paint("No findings.", Paint::Green, color));
+            }
+        } else {
+            out.push(findings_table(&findings, style));
+        }
+    }
+
+    let attention: Vec<String> = report
+        .exceptions
+        .iter()
+        .filter(|x| x.state != ExceptionState::Active)
+        .map(|x| {
+            let place = x
+                .environment
+                .as_deref()
+                .map_or_else(|| "all environments".to_string(), visible);
+            let what = match x.state {
+                ExceptionState::Expired => format!(
+                    "expired {}: the difference counts again, renew or fix it",
+                    x.expires
+                ),
+                _ => format!(
+                    "stale (until {}): nothing differs any more, remove it",
+                    x.expires
+                ),
+            };
+            let ticket = x
+                .ticket
+                .as_deref()
+                .map(|t| format!(", {}", visible(t)))
+                .unwrap_or_default();
+            text::wrap(
+                &format!(
+                    "  {} in {place}: {what} (owner {}{ticket})",
+                    visible(&x.setting),
+                    visible(&x.owner)
+                ),
+                style.width,
+                "    ",
+            )
+        })
+        .collect();
+    if !attention.is_empty() {
+        out.push(String::new());
+        out.push(paint("Exceptions needing attention", Paint::Bold, color));
+        out.extend(attention);
+    }
+
+    out.push(String::new());
+    out.push(text::wrap(&summary_line(report), style.width, ""));
+    let outcome = report.outcome();
+    let word = outcome_word(outcome);
+    let line = text::wrap(
+        &format!(
+            "Outcome: {word} — {} (exit {})",
+            outcome_reason(report),
+            outcome.code()
+        ),
+        style.width,
+        "  ",
+    );
+    let p = match outcome {
+        Outcome::Clean => Paint::Green,
+        Outcome::Drift => Paint::Yellow,
+        Outcome::Failed => Paint::Red,
+    };
+    // The word comes right after "Outcome: ", before anything that could repeat it.
+    out.push(line.replacen(word, &paint(word, p, color), 1));
+    let mut s = out.join("\n");
+    s.push('\n');
+    s
+}
+
+/// `UoE Moodle outgoing mail (owner …, review by …) · staging ok · production failed`
+fn header(report: &Report, style: &Style) -> String {
+    let color = style.color;
+    let mut parts = Vec::new();
+    match &report.standard {
+        Some(std) => {
+            let mut about = vec![format!("owner {}", visible(&std.owner))];
+            if let Some(review) = std.review_by {
+                about.push(if super::review_overdue(report) {
+                    format!("review overdue since {review}")
+                } else {
+                    format!("review by {review}")
+                });
+            }
+            parts.push(format!("{} ({})", visible(&std.name), about.join(", ")));
+        }
+        None => parts.push("No baseline".to_string()),
+    }
+    for e in &report.environments {
+        let state = match e.state {
+            EnvState::Ok => "ok",
+            EnvState::Failed => "failed",
+        };
+        parts.push(format!("{} {state}", visible(&e.name)));
+    }
+    let line = text::wrap_parts(&parts, " · ", style.width, "  ");
+    paint(&line, Paint::Bold, color)
+}
+
+fn section_heading(
+    report: &Report,
+    key: Option<&str>,
+    env: Option<&EnvironmentStatus>,
+    style: &Style,
+) -> String {
+    let color = style.color;
+    let Some(name) = key else {
+        let name = report
+            .standard
+            .as_ref()
+            .map_or_else(|| "the standard".to_string(), |s| visible(&s.name));
+        return paint(
+            &text::wrap(&format!("Standard: {name}"), style.width, "  "),
+            Paint::Bold,
+            color,
+        );
+    };
+    let Some(env) = env else {
+        return paint(
+            &text::wrap(&visible(name), style.width, "  "),
+            Paint::Bold,
+            color,
+        );
+    };
+    if env.state == EnvState::Failed {
+        let error = env
+            .error
+            .as_deref()
+            .map_or_else(|| "unknown error".into(), visible);
+        let line = text::wrap(
+            &format!("{}: failed, not checked: {error}", visible(name)),
+            style.width,
+            "  ",
+        );
+        return paint(&line, Paint::Red, color);
+    }
+    let mut parts = vec![visible(name)];
+    if let Some(url) = &env.url {
+        parts.push(visible(url));
+    }
+    if let Some(release) = &env.release {
+        parts.push(format!("Moodle {}", visible(release)));
+    }
+    let mut from = Vec::new();
+    if let Some(p) = &env.plugin_version {
+        from.push(format!("plugin {}", visible(p)));
+    }
+    if let Some(o) = &env.origin {
+        from.push(visible(o));
+    }
+    if !from.is_empty() {
+        parts.push(from.join(", "));
+    }
+    let line = text::wrap_parts(&parts, " · ", style.width, "  ");
+    // Only the name is bold: the rest is context.
+    match line.split_once(" · ") {
+        Some((first, rest)) if color => format!("{} · {rest}", paint(first, Paint::Bold, true)),
+        _ => line,
+    }
+}
+
+fn severity_cell(f: &Finding, color: bool) -> String {
+    let word = match f.severity {
+        Severity::Error => paint("error", Paint::Red, color),
+        Severity::Warning => paint("warning", Paint::Yellow, color),
+        Severity::Info => paint("info", Paint::Blue, color),
+    };
+    match &f.waived_by {
+        Some(w) => format!(
+            "{word}\n{}",
+            paint(
+                // Four short lines keep the severity column narrow.
+                &format!("(exception\nuntil\n{})", visible(&w.expires)),
+                Paint::Dim,
+                color
+            )
+        ),
+        None => word,
+    }
+}
+
+/// A value as shown in a cell: absent stays empty, an empty string is said so.
+fn value_cell(v: Option<&str>, color: bool) -> String {
+    match v {
+        None => String::new(),
+        Some("") => paint("(empty)", Paint::Dim, color),
+        Some(v) => visible(v),
+    }
+}
+
+/// The table without the trailing spaces comfy-table pads the last column with.
+fn trimmed(t: &Table) -> String {
+    t.lines()
+        .map(|l| l.trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One space after each column; with the blank column separator that makes two between
+/// columns and none before the first.
+fn pad(t: &mut Table) {
+    for c in t.column_iter_mut() {
+        c.set_padding((0, 1));
+    }
+}
+
+/// comfy-table preset: only the header line and dashed row separators.
+const LIGHT: &str = "     ──  ╌╌        ";
+
+fn new_table(style: &Style) -> Table {
+    let mut t = Table::new();
+    // Never ask the terminal: output must depend on `style` alone.
+    t.force_no_tty();
+    // No outer or vertical borders: a line under the header and dashed lines between rows
+    // (values span several lines) are enough, and leave the columns for content.
+    t.load_preset(LIGHT);
+    match style.width {
+        Some(w) => {
+            t.set_width(w);
+            t.set_content_arrangement(ContentArrangement::Dynamic);
+        }
+        None => {
+            t.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    t
+}
+
+fn header_row(names: &[&str], color: bool) -> Vec<String> {
+    names.iter().map(|n| paint(n, Paint::Bold, color)).collect()
+}
+
+fn findings_table(findings: &[&Finding], style: &Style) -> String {
+    let color = style.color;
+    let mut t = new_table(style);
+    t.set_header(header_row(
+        &[
+            "severity", "code", "subject", "expected", "actual", "message",
+        ],
+        color,
+    ));
+    pad(&mut t);
+    for f in findings {
+        let mut message = visible(&f.message);
+        if !f.remedy.is_empty() {
+            message.push('\n');
+            message.push_str(&paint(
+                &format!("→ {}", visible(&f.remedy)),
+                Paint::Dim,
+                color,
+            ));
+        }
+        t.add_row(vec![
+            severity_cell(f, color),
+            visible(&f.code),
+            f.subject.as_deref().map(visible).unwrap_or_default(),
+            value_cell(f.expected.as_deref(), color),
+            value_cell(f.actual.as_deref(), color),
+            message,
+        ]);
+    }
+    if let Some(w) = style.width {
+        constrain(&mut t, w, findings);
+    }
+    trimmed(&t)
+}
+
+/// Keeps short values whole. comfy-table shares the width out evenly among columns that do
+/// not fit, which breaks host names mid-word while the message column, which wraps well at
+/// spaces, gets room to spare; so give code, subject and values a floor, each capped so that
+/// the floors together always fit.
+fn constrain(t: &mut Table, width: u16, findings: &[&Finding]) {
+    // Five separators and one column of padding each; the floors count padding too, as
+    // comfy-table does.
+    let avail = usize::from(width).saturating_sub(11);
+    let longest = |get: &dyn Fn(&Finding) -> Option<String>| {
+        findings
+            .iter()
+            .filter_map(|f| get(f))
+            .flat_map(|v| v.lines().map(text::width).max())
+            .max()
+            .unwrap_or(0)
+    };
+    let floors = [
+        (1, longest(&|f| Some(visible(&f.code))), avail / 10),
+        (
+            2,
+            longest(&|f| f.subject.as_deref().map(visible)),
+            avail / 6,
+        ),
+        (
+            3,
+            longest(&|f| f.expected.as_deref().map(visible)),
+            avail / 4,
+        ),
+        (4, longest(&|f| f.actual.as_deref().map(visible)), avail / 4),
+        (5, longest(&|f| Some(visible(&f.message))), avail / 5),
+    ];
+    for (index, content, cap) in floors {
+        let floor = content.min(cap) + 1;
+        if let (Some(col), Ok(floor)) = (t.column_mut(index), u16::try_from(floor)) {
+            col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(floor)));
+        }
+    }
+}
+
+pub fn diff(d: &SnapshotDiff, style: &Style) -> String {
+    let color = style.color;
+    let (l, r) = (visible(&d.left.environment), visible(&d.right.environment));
+    let side = |s: &crate::compare::diff::Side| {
+        format!(
+            "{} ({}, Moodle {}, taken {})",
+            visible(&s.environment),
+            visible(&s.url),
+            visible(&s.release),
+            s.taken_at.strftime("%Y-%m-%d %H:%M UTC")
+        )
+    };
+    let mut out = vec![paint(
+        &text::wrap(
+            &format!("{} → {}", side(&d.left), side(&d.right)),
+            style.width,
+            "  ",
+        ),
+        Paint::Bold,
+        color,
+    )];
+    if d.is_empty() {
+        out.push(text::wrap(
+            &format!("{l} and {r} have the same mail settings, secrets and DKIM keys."),
+            style.width,
+            "",
+        ));
+        let mut s = out.join("\n");
+        s.push('\n');
+        return s;
+    }
+
+    let mut t = new_table(style);
+    t.set_header(header_row(&["setting", &l, &r], color));
+    pad(&mut t);
+    for s in &d.settings {
+        let cell = |v: Option<&str>, forced: bool| {
+            let mut c = match v {
+                None => paint("(absent)", Paint::Dim, color),
+                Some(v) if s.multiline => paint(
+                    &text::count(v.lines().count(), "line", "lines"),
+                    Paint::Dim,
+                    color,
+                ),
+                Some(v) => value_cell(Some(v), color),
+            };
+            if forced {
+                c.push_str("\n(forced in config.php)");
+            }
+            c
+        };
+        let name = if s.multiline {
+            format!(
+                "{}\n{}",
+                visible(&s.name),
+                paint("(diff below)", Paint::Dim, color)
+            )
+        } else {
+            visible(&s.name)
+        };
+        t.add_row(vec![
+            name,
+            cell(s.left.as_deref(), s.left_forced),
+            cell(s.right.as_deref(), s.right_forced),
+        ]);
+    }
+    let set = |b: bool| if b { "set" } else { "not set" };
+    for s in &d.secrets {
+        t.add_row(vec![
+            format!(
+                "{} {}",
+                visible(&s.name),
+                paint("(secret)", Paint::Dim, color)
+            ),
+            set(s.left).to_string(),
+            set(s.right).to_string(),
+        ]);
+    }
+    for k in &d.dkim {
+        t.add_row(vec![
+            format!("DKIM {}", visible(&k.domain)),
+            dkim_cell(k.left.as_ref(), color),
+            dkim_cell(k.right.as_ref(), color),
+        ]);
+    }
+    out.push(trimmed(&t));
+
+    for s in d.settings.iter().filter(|s| s.multiline) {
+        out.push(String::new());
+        out.push(unified(s, &l, &r, style));
+    }
+
+    out.push(String::new());
+    out.push(text::wrap(
+        &format!(
+            "{}, {} and {} differ.",
+            text::count(d.settings.len(), "setting", "settings"),
+            text::count(d.secrets.len(), "secret", "secrets"),
+            text::count(d.dkim.len(), "DKIM key", "DKIM keys"),
+        ),
+        style.width,
+        "",
+    ));
+    let mut s = out.join("\n");
+    s.push('\n');
+    s
+}
+
+fn dkim_cell(side: Option<&DkimSide>, color: bool) -> String {
+    match side {
+        None => paint("(none)", Paint::Dim, color),
+        Some(k) => {
+            let file = if k.keyfile {
+                "key file present"
+            } else {
+                "no key file"
+            };
+            format!(
+                "selector {}\nkey {}\n{file}",
+                visible(&k.selector),
+                visible(&k.key)
+            )
+        }
+    }
+}
+
+/// A unified diff of one multi-line setting, labelled with the environment names. Diff lines
+/// are not wrapped: they stay copyable, and the terminal wraps them if it must.
+pub(super) fn unified(s: &SettingDiff, l: &str, r: &str, style: &Style) -> String {
+    let color = style.color;
+    let label = |env: &str, v: Option<&str>, forced: bool| {
+        let mut label = env.to_string();
+        if v.is_none() {
+            label.push_str(" (absent)");
+        }
+        if forced {
+            label.push_str(" (forced in config.php)");
+        }
+        label
+    };
+    let (a, b) = (
+        with_newline(s.left.as_deref()),
+        with_newline(s.right.as_deref()),
+    );
+    let mut out = vec![
+        paint(&visible(&s.name), Paint::Bold, color),
+        paint(
+            &format!("--- {}", label(l, s.left.as_deref(), s.left_forced)),
+            Paint::Red,
+            color,
+        ),
+        paint(
+            &format!("+++ {}", label(r, s.right.as_deref(), s.right_forced)),
+            Paint::Green,
+            color,
+        ),
+    ];
+    let td = TextDiff::from_lines(a.as_str(), b.as_str());
+    let mut udiff = td.unified_diff();
+    udiff.context_radius(3).missing_newline_hint(false);
+    let mut any = false;
+    for hunk in udiff.iter_hunks() {
+        any = true;
+        out.push(paint(&hunk.header().to_string(), Paint::Cyan, color));
+        for change in hunk.iter_changes() {
+            let line = change.value().trim_end_matches('\n');
+            let (sign, p) = match change.tag() {
+                ChangeTag::Delete => ("-", Some(Paint::Red)),
+                ChangeTag::Insert => ("+", Some(Paint::Green)),
+                ChangeTag::Equal => (" ", None),
+            };
+            let line = format!("{sign}{line}");
+            out.push(match p {
+                Some(p) => paint(&line, p, color),
+                None => line,
+            });
+        }
+    }
+    if !any {
+        // Values equal as text (or equal once Moodle's rules apply) differ in where they are
+        // set; the labels above say how.
+        out.push(" (same value; only whether config.php forces it differs)".to_string());
+    }
+    out.join("\n")
+}
+
+/// Settings values rarely end in a new line; adding one to both sides keeps similar from
+/// reporting a missing final new line as a change.
+fn with_newline(v: Option<&str>) -> String {
+    let mut s = visible(v.unwrap_or(""));
+    if !s.is_empty() && !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
+}
