@@ -5,6 +5,7 @@ mod auth;
 mod baseline;
 mod check;
 mod diff;
+mod dns;
 mod exit;
 mod explain;
 mod output;
