@@ -37,6 +37,21 @@ struct RawConfig {
     environments: IndexMap<String, RawEnvironment>,
     /// Where `testmail` writes evidence records (relative to the config file).
     evidence_dir: Option<PathBuf>,
+    /// The baseline `check` uses when `--baseline` is not given (relative to the config file).
+    baseline: Option<PathBuf>,
+    #[serde(default)]
+    dns: RawDns,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDns {
+    server: Option<String>,
+    #[serde(default)]
+    zones: Vec<PathBuf>,
+    #[serde(default)]
+    offline: bool,
+    timeout: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -46,6 +61,7 @@ struct RawDefaults {
     timeout: Option<f64>,
     retries: Option<u32>,
     ca_file: Option<PathBuf>,
+    jobs: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,6 +78,7 @@ struct RawEnvironment {
     ca_file: Option<PathBuf>,
     #[serde(default)]
     allow_http: bool,
+    snapshot: Option<PathBuf>,
 }
 
 fn default_true() -> bool {
@@ -76,6 +93,22 @@ pub struct Config {
     /// Environments in file order.
     pub environments: Vec<Environment>,
     pub evidence_dir: Option<PathBuf>,
+    pub baseline: Option<PathBuf>,
+    pub dns: DnsSettings,
+    /// How many sites are read at once.
+    pub jobs: Option<usize>,
+}
+
+/// Where DNS answers come from, as configured (command-line options override these).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DnsSettings {
+    /// `IP[:PORT]` of a resolver to ask instead of the system's.
+    pub server: Option<std::net::SocketAddr>,
+    /// Zone files answered first (planned DNS changes, or the offline demo).
+    pub zones: Vec<PathBuf>,
+    /// Answer only from `zones`.
+    pub offline: bool,
+    pub timeout: Option<Duration>,
 }
 
 /// One Moodle site maildrift talks to.
@@ -98,6 +131,8 @@ pub struct Environment {
     pub ca_file: Option<PathBuf>,
     /// Permit plain http to a non-loopback host (warned about on every run).
     pub allow_http: bool,
+    /// Read this environment from a snapshot file instead of pulling it live.
+    pub snapshot: Option<PathBuf>,
 }
 
 impl Environment {
@@ -114,6 +149,7 @@ impl Environment {
             retries: DEFAULT_RETRIES,
             ca_file: None,
             allow_http: false,
+            snapshot: None,
         }
     }
 }
@@ -142,7 +178,32 @@ pub fn valid_env_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// Parses `IP` or `IP:PORT` (`[v6]:PORT` for IPv6); port 53 when none is given.
+pub fn parse_dns_server(s: &str) -> Result<std::net::SocketAddr, String> {
+    let s = s.trim();
+    if let Ok(addr) = s.parse::<std::net::SocketAddr>() {
+        return Ok(addr);
+    }
+    s.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .map(|ip| std::net::SocketAddr::new(ip, 53))
+        .map_err(|_| format!("`{s}` is not IP or IP:PORT (e.g. 127.0.0.1:5353 or [::1]:53)"))
+}
+
 impl Config {
+    /// A configuration with no environments, for commands that work on files only.
+    pub fn empty() -> Config {
+        Config {
+            path: None,
+            environments: Vec::new(),
+            evidence_dir: None,
+            baseline: None,
+            dns: DnsSettings::default(),
+            jobs: None,
+        }
+    }
+
     /// Finds the config file: `--config`, then `$MAILDRIFT_CONFIG`, then `./maildrift.toml`.
     pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
         if let Some(p) = explicit {
@@ -251,14 +312,42 @@ impl Config {
                     .or_else(|| raw.defaults.ca_file.clone())
                     .map(resolve),
                 allow_http: env.allow_http,
+                snapshot: env.snapshot.map(resolve),
                 name,
                 url,
+            });
+        }
+        let server = match &raw.dns.server {
+            None => None,
+            Some(s) => Some(parse_dns_server(s).map_err(|hint| ConfigError::Invalid {
+                path: shown.clone(),
+                what: format!("[dns]: server = {s:?}"),
+                hint,
+            })?),
+        };
+        let dns = DnsSettings {
+            server,
+            zones: raw.dns.zones.into_iter().map(resolve).collect(),
+            offline: raw.dns.offline,
+            timeout: match raw.dns.timeout {
+                None => None,
+                Some(t) => Some(seconds("timeout", "[dns]", Some(t), DEFAULT_TIMEOUT)?),
+            },
+        };
+        if raw.defaults.jobs == Some(0) {
+            return Err(ConfigError::Invalid {
+                path: shown.clone(),
+                what: "[defaults]: jobs = 0".into(),
+                hint: "give at least 1".into(),
             });
         }
         Ok(Config {
             path: path.map(Path::to_path_buf),
             environments,
             evidence_dir: raw.evidence_dir.map(resolve),
+            baseline: raw.baseline.map(resolve),
+            dns,
+            jobs: raw.defaults.jobs,
         })
     }
 
@@ -351,7 +440,7 @@ mod tests {
         )
         .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("line 3"), "{text}");
+        assert!(text.starts_with("<config>:3:1: "), "{text}");
         assert!(text.contains("tokn_env"), "{text}");
     }
 
@@ -359,6 +448,29 @@ mod tests {
     fn bad_url_names_the_environment() {
         let err = Config::parse("[environments.prod]\nurl = \"ftp://x\"\n", None).unwrap_err();
         assert!(err.to_string().contains("[environments.prod]"), "{err}");
+    }
+
+    #[test]
+    fn dns_server_accepts_ip_with_or_without_port() {
+        assert_eq!(parse_dns_server("127.0.0.1").unwrap().port(), 53);
+        assert_eq!(parse_dns_server("127.0.0.1:5353").unwrap().port(), 5353);
+        assert_eq!(parse_dns_server("[::1]:54").unwrap().port(), 54);
+        assert!(parse_dns_server("dns.example").is_err());
+    }
+
+    #[test]
+    fn paths_are_relative_to_the_config_file() {
+        let cfg = Config::parse(
+            "baseline = \"b.toml\"\n[dns]\nzones = [\"z.zone\"]\noffline = true\n[environments.p]\nurl = \"https://x.example\"\nsnapshot = \"s/p.json\"\n",
+            Some(Path::new("/etc/md/maildrift.toml")),
+        )
+        .unwrap();
+        assert_eq!(cfg.baseline.as_deref(), Some(Path::new("/etc/md/b.toml")));
+        assert_eq!(cfg.dns.zones, [PathBuf::from("/etc/md/z.zone")]);
+        assert_eq!(
+            cfg.environments[0].snapshot.as_deref(),
+            Some(Path::new("/etc/md/s/p.json"))
+        );
     }
 
     #[test]

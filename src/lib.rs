@@ -4,9 +4,11 @@
 //! [`moodle`] client → [`snapshot`] → [`compare`] / [`checks`] / [`dns`] / [`health`] →
 //! [`findings`] → [`report`] renderers. [`cli`] wires them to the command line.
 
+pub mod audit;
 pub mod baseline;
 pub mod checks;
 pub mod cli;
+pub mod collect;
 pub mod compare;
 pub mod config;
 pub mod dns;

@@ -1,8 +1,20 @@
-//! The Moodle web service client (filled in by the client work).
+//! The Moodle web service client: talks to a site's REST endpoint through the companion plugin
+//! `local_maildrift` and turns its answers into [`crate::snapshot::Snapshot`]s.
+//!
+//! - [`protocol`]: the JSON answers, as Moodle's REST server emits them.
+//! - [`error`]: [`MoodleError`], one variant per failure, each saying what to do.
+//! - `transport`: scheme rules, TLS roots, no redirects, size-capped bodies.
+//! - [`retry`]: backoff for transient failures.
+//! - [`client`]: [`Client`], the calls themselves.
 
-/// A failure talking to one Moodle site.
-#[derive(Debug, thiserror::Error)]
-pub enum MoodleError {
-    #[error("{env}: {message}")]
-    Other { env: String, message: String },
-}
+pub mod client;
+pub mod error;
+pub mod protocol;
+pub mod retry;
+mod transport;
+
+pub use client::Client;
+pub use error::MoodleError;
+pub use protocol::{MailConfig, MailHealth, SiteInfo, TestMail};
+pub use retry::RetryPolicy;
+pub use transport::MAX_BODY;

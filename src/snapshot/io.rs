@@ -107,6 +107,6 @@ mod tests {
             Path::new("x.json"),
         )
         .unwrap_err();
-        assert!(err.to_string().contains("x.json:line 3"), "{err}");
+        assert!(err.to_string().starts_with("x.json:3:"), "{err}");
     }
 }

@@ -90,6 +90,7 @@ pub const MAIL_SETTINGS: &[SettingSpec] = &[
     spec("messageinbound_domain", ValueKind::Text, false),
     spec("messageinbound_host", ValueKind::Text, false),
     spec("messageinbound_hostssl", ValueKind::Text, false),
+    spec("messageinbound_hostoauth", ValueKind::Text, false),
     spec("messageinbound_hostuser", ValueKind::Text, false),
 ];
 

@@ -1,0 +1,236 @@
+//! Command-line arguments. Help texts are the user documentation of every flag.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::findings::Severity;
+use crate::report::render::Format;
+
+/// Keeps the outgoing mail of Moodle sites honest: compares their mail settings with each
+/// other, with a committed baseline (the standard) and with DNS, and reports drift.
+///
+/// Exit codes: 0 clean, 2 drift (findings at or above --fail-on, or a diff), 1 error.
+#[derive(Debug, Parser)]
+#[command(name = "maildrift", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Config file listing the environments [default: ./maildrift.toml]
+    #[arg(short, long, global = true, env = "MAILDRIFT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// When to use colour in terminal output (never when NO_COLOR is set)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Log more to stderr (-v info, -vv debug); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print nothing on stderr but errors (no progress, no warnings)
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check every environment against the baseline, each other and DNS (the drift report and gate)
+    Check(CheckArgs),
+    /// Read environments' mail settings live; print a summary or write snapshots
+    Pull(PullArgs),
+    /// Show the mail settings that differ between two environments or snapshot files
+    Diff(DiffArgs),
+    /// Work with the baseline (the committed standard)
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// Work with snapshot files
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+    /// Store an environment's web service token in the OS keyring, after checking it
+    Login(LoginArgs),
+    /// Remove an environment's token from the OS keyring
+    Logout(LogoutArgs),
+    /// Show, per environment, where its token comes from and whether the site answers
+    Doctor(DoctorArgs),
+    /// Explain a finding code (e.g. MD101), or list them all
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Environments to check [default: all in the config]
+    #[arg(value_name = "ENV")]
+    pub environments: Vec<String>,
+    /// The baseline (standard) to check against [default: `baseline` in the config]
+    #[arg(short, long, env = "MAILDRIFT_BASELINE", value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Read ENV from a snapshot file instead of pulling it (repeatable; runs offline)
+    #[arg(long = "snapshot", value_name = "ENV=FILE")]
+    pub snapshots: Vec<String>,
+    /// Output format; repeat with -o to write several (table is the default on a terminal, json otherwise)
+    #[arg(short, long = "format", value_enum, value_name = "FORMAT")]
+    pub formats: Vec<Format>,
+    /// Write the preceding --format to FILE (atomically) instead of stdout; repeatable
+    #[arg(short, long = "output", value_name = "FILE")]
+    pub outputs: Vec<PathBuf>,
+    /// Lowest severity that makes the run exit 2
+    #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
+    pub fail_on: FailOn,
+    /// Sites read at once [default: 16, or `jobs` in the config]
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub dns: DnsArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+}
+
+impl From<FailOn> for Severity {
+    fn from(f: FailOn) -> Severity {
+        match f {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Info => Severity::Info,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DnsArgs {
+    /// Skip the DNS checks (SPF, DKIM, DMARC, MX, PTR)
+    #[arg(long)]
+    pub no_dns: bool,
+    /// Ask this DNS server instead of the system resolver
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub dns_server: Option<String>,
+    /// Answer from this zone file first, live DNS for the rest (repeatable)
+    #[arg(long = "zone", value_name = "FILE")]
+    pub zones: Vec<PathBuf>,
+    /// Answer DNS only from --zone files; ask no server
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Environments to pull [default: all in the config]
+    #[arg(value_name = "ENV")]
+    pub environments: Vec<String>,
+    /// Write snapshots: into DIR as <env>.json, or to FILE when one environment is pulled
+    #[arg(short, long, value_name = "DIR|FILE")]
+    pub output: Option<PathBuf>,
+    /// Sites read at once [default: 16, or `jobs` in the config]
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Left side: an environment name or a snapshot file
+    #[arg(value_name = "A")]
+    pub left: String,
+    /// Right side: an environment name or a snapshot file
+    #[arg(value_name = "B")]
+    pub right: String,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Write live (or snapshot) values of chosen settings into the baseline, keeping its comments
+    Accept(AcceptArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AcceptArgs {
+    /// Settings to accept (repeatable); with --all-mismatches, every setting that differs
+    #[arg(short, long = "setting", value_name = "NAME", required_unless_present = "all_mismatches")]
+    pub settings: Vec<String>,
+    /// Accept every setting whose value differs from the baseline
+    #[arg(long)]
+    pub all_mismatches: bool,
+    /// Write per-environment values for these environments; without it, the value is written
+    /// for all environments and must be the same in each
+    #[arg(short, long = "env", value_name = "ENV")]
+    pub environments: Vec<String>,
+    /// The baseline file [default: `baseline` in the config]
+    #[arg(short, long, env = "MAILDRIFT_BASELINE", value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Read ENV from a snapshot file instead of pulling it (repeatable)
+    #[arg(long = "snapshot", value_name = "ENV=FILE")]
+    pub snapshots: Vec<String>,
+    /// Write without asking
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Turn the output of `php admin/cli/cfg.php --json` into a snapshot (secrets reduced to set/unset)
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// cfg.php's JSON output, or - for standard input
+    #[arg(value_name = "FILE")]
+    pub input: PathBuf,
+    /// The environment name the snapshot is for
+    #[arg(short, long = "env", value_name = "ENV")]
+    pub environment: String,
+    /// Moodle's wwwroot [default: wwwroot from the input]
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Write the snapshot here (atomically) instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The environment to store a token for
+    #[arg(value_name = "ENV")]
+    pub environment: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The environment whose token is removed from the keyring
+    #[arg(value_name = "ENV")]
+    pub environment: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Environments to examine [default: all in the config]
+    #[arg(value_name = "ENV")]
+    pub environments: Vec<String>,
+    /// Only say where tokens come from; contact no site
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A finding code such as MD101; without one, list every code
+    #[arg(value_name = "CODE")]
+    pub code: Option<String>,
+}

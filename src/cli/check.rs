@@ -1,0 +1,176 @@
+//! `maildrift check`: the drift report and release gate.
+
+use std::path::PathBuf;
+
+use super::args::{CheckArgs, Global};
+use super::exit;
+use super::output::{self, default_format, emit, env_file, format_for_path};
+use crate::audit::{self, External};
+use crate::baseline::Baseline;
+use crate::collect::{self, Target};
+use crate::config::Config;
+use crate::report::render::{self, Format};
+
+pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
+    let outputs = plan_outputs(g, args)?;
+    let config = if args.snapshots.is_empty() { output::load_config(g)? } else { output::load_config_optional(g)? };
+    let targets = targets(&config, &args.snapshots, &args.environments)?;
+    let baseline_path = args.baseline.clone().or_else(|| config.baseline.clone());
+    let baseline = match &baseline_path {
+        Some(p) => Some(Baseline::load(p)?),
+        None => None,
+    };
+    if baseline.is_none() && !g.quiet {
+        eprintln!("maildrift: warning: no baseline given (--baseline or `baseline` in the config): only drift between environments, sender rules and DNS are checked");
+    }
+    let now = output::now()?;
+    let jobs = args.jobs.or(config.jobs).unwrap_or(collect::DEFAULT_JOBS);
+    let collected = collect::collect(&targets, &collect::Options { jobs, progress: !g.quiet }).await;
+    let external = if args.dns.no_dns {
+        External::default()
+    } else {
+        super::dns::run(&config, &args.dns, baseline.as_ref(), &collected, jobs).await?
+    };
+    let opts = audit::Options { fail_on: args.fail_on.into(), now, today: output::today(now) };
+    let report = audit::build(&collected, baseline.as_ref(), external, &opts);
+    let style = output::stdout_style(g);
+    for (format, path) in &outputs {
+        let text = render::report(&report, *format, &if path.is_some() { Default::default() } else { style });
+        emit(&text, path.as_deref())?;
+    }
+    Ok(match report.outcome() {
+        crate::report::Outcome::Clean => exit::CLEAN,
+        crate::report::Outcome::Drift => exit::DRIFT,
+        crate::report::Outcome::Failed => exit::ERROR,
+    })
+}
+
+/// What to read: `--snapshot` files when given (offline), else the configured environments
+/// (each from its `snapshot` file when it has one, live otherwise).
+pub fn targets(config: &Config, snapshots: &[String], names: &[String]) -> crate::Result<Vec<Target>> {
+    if !snapshots.is_empty() {
+        let mut out = Vec::new();
+        for arg in snapshots {
+            let (name, path) = env_file(arg)?;
+            if out.iter().any(|t: &Target| t.name() == name) {
+                return Err(crate::Error::Usage(format!("--snapshot names environment `{name}` twice")));
+            }
+            out.push(Target::File { name, path });
+        }
+        if !names.is_empty() {
+            out.retain(|t| names.iter().any(|n| n == t.name()));
+        }
+        return Ok(out);
+    }
+    let envs = config.select(names)?;
+    if envs.is_empty() {
+        return Err(crate::Error::Usage(format!(
+            "no environments to check: add [environments.NAME] to {} or pass --snapshot ENV=FILE",
+            config.path.as_ref().map_or("the config".into(), |p| p.display().to_string())
+        )));
+    }
+    Ok(envs
+        .into_iter()
+        .map(|e| match &e.snapshot {
+            Some(path) => Target::File { name: e.name.clone(), path: path.clone() },
+            None => Target::Live(e.clone()),
+        })
+        .collect())
+}
+
+/// Pairs each `-o FILE` with the `--format` given before it; a format with no file goes to
+/// stdout (at most one may), a file with no format gets one from its extension.
+fn plan_outputs(_g: &Global, args: &CheckArgs) -> crate::Result<Vec<(Format, Option<PathBuf>)>> {
+    if args.outputs.is_empty() {
+        return match args.formats.as_slice() {
+            [] => Ok(vec![(default_format(), None)]),
+            [f] => Ok(vec![(*f, None)]),
+            _ => Err(crate::Error::Usage(
+                "several --format values but no -o FILE: give each extra format its own -o FILE".into(),
+            )),
+        };
+    }
+    // clap's derive API drops argument positions, so read them from the raw matches.
+    let matches = <super::Cli as clap::CommandFactory>::command().try_get_matches_from(std::env::args_os()).ok();
+    let sub = matches.as_ref().and_then(|m| m.subcommand_matches("check"));
+    let positions = |id: &str| -> Vec<usize> { sub.and_then(|m| m.indices_of(id)).map(|i| i.collect()).unwrap_or_default() };
+    let (fpos, opos) = (positions("formats"), positions("outputs"));
+    let formats: Vec<(usize, Format)> = if fpos.len() == args.formats.len() {
+        fpos.into_iter().zip(args.formats.iter().copied()).collect()
+    } else {
+        args.formats.iter().copied().enumerate().collect()
+    };
+    let outputs: Vec<(usize, PathBuf)> = if opos.len() == args.outputs.len() {
+        opos.into_iter().zip(args.outputs.iter().cloned()).collect()
+    } else {
+        args.outputs.iter().cloned().enumerate().collect()
+    };
+    pair(&formats, &outputs)
+}
+
+fn pair(formats: &[(usize, Format)], outputs: &[(usize, PathBuf)]) -> crate::Result<Vec<(Format, Option<PathBuf>)>> {
+    let mut used = vec![false; formats.len()];
+    let mut plan = Vec::new();
+    for (opos, path) in outputs {
+        // The nearest --format before this -o that no other -o took.
+        let claimed = formats.iter().enumerate().rev().find(|(i, (fpos, _))| fpos < opos && !used[*i]);
+        let format = match claimed {
+            Some((i, (_, f))) => {
+                used[i] = true;
+                *f
+            }
+            None => format_for_path(path).ok_or_else(|| {
+                crate::Error::Usage(format!(
+                    "-o {}: no --format before it and no known extension (.json, .md, .xml, .txt)",
+                    path.display()
+                ))
+            })?,
+        };
+        plan.push((format, Some(path.clone())));
+    }
+    let to_stdout: Vec<Format> = formats.iter().enumerate().filter(|(i, _)| !used[*i]).map(|(_, (_, f))| *f).collect();
+    match to_stdout.as_slice() {
+        [] => {}
+        [f] => plan.push((*f, None)),
+        _ => {
+            return Err(crate::Error::Usage(
+                "more than one --format would go to stdout: give each extra format its own -o FILE".into(),
+            ));
+        }
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_output_takes_the_format_before_it_and_the_rest_goes_to_stdout() {
+        let plan = pair(
+            &[(1, Format::Json), (5, Format::Table), (3, Format::Junit)],
+            &[(2, PathBuf::from("r.json")), (4, PathBuf::from("r.xml"))],
+        )
+        .unwrap();
+        assert_eq!(
+            plan,
+            vec![
+                (Format::Json, Some(PathBuf::from("r.json"))),
+                (Format::Junit, Some(PathBuf::from("r.xml"))),
+                (Format::Table, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn output_without_format_uses_its_extension() {
+        let plan = pair(&[], &[(1, PathBuf::from("summary.md"))]).unwrap();
+        assert_eq!(plan, vec![(Format::Markdown, Some(PathBuf::from("summary.md")))]);
+        assert!(pair(&[], &[(1, PathBuf::from("summary.bin"))]).is_err());
+    }
+
+    #[test]
+    fn two_formats_for_stdout_are_refused() {
+        assert!(pair(&[(1, Format::Json), (2, Format::Table)], &[]).is_err());
+    }
+}

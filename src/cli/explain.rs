@@ -1,0 +1,42 @@
+//! `maildrift explain [CODE]`.
+
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+
+use super::args::ExplainArgs;
+use super::exit;
+use super::output::emit;
+use crate::findings::catalogue;
+
+pub fn run(args: &ExplainArgs) -> crate::Result<u8> {
+    let all = catalogue();
+    match &args.code {
+        Some(code) => {
+            let code = code.trim().to_ascii_uppercase();
+            let kind = all.iter().find(|k| k.code == code || k.name.eq_ignore_ascii_case(&code)).ok_or_else(|| {
+                crate::Error::Usage(format!("no finding code `{code}`; `maildrift explain` lists them all"))
+            })?;
+            emit(
+                &format!(
+                    "{} {} ({}, {} check)\n\nWhat to do: {}\n\nMore: docs/findings.md#{}\n",
+                    kind.code,
+                    kind.name,
+                    kind.severity,
+                    kind.category,
+                    kind.remedy,
+                    kind.code.to_ascii_lowercase()
+                ),
+                None,
+            )?;
+        }
+        None => {
+            let mut table = Table::new();
+            table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+            table.set_header(vec!["code", "name", "severity", "check"]);
+            for k in &all {
+                table.add_row(vec![k.code, k.name, k.severity.as_str(), k.category]);
+            }
+            emit(&format!("{table}\n"), None)?;
+        }
+    }
+    Ok(exit::CLEAN)
+}

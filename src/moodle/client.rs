@@ -1,0 +1,501 @@
+//! [`Client`]: the calls maildrift makes to one Moodle site.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::config::Environment;
+use crate::moodle::error::{MoodleError, excerpt};
+use crate::moodle::protocol::{
+    FN_MAIL_CONFIG, FN_MAIL_HEALTH, FN_SEND_TEST_MAIL, FN_SITE_INFO, MailConfig, MailHealth,
+    MoodleException, PLUGIN_PREFIX, SiteInfo, TestMail,
+};
+use crate::moodle::retry::RetryPolicy;
+use crate::moodle::transport::{self, Answer, Target};
+use crate::snapshot::{self, DkimKey, MoodleVersion, Setting, Snapshot, Source, settings};
+use crate::token::Token;
+
+/// Characters of a server answer quoted in error messages.
+const EXCERPT_CHARS: usize = 120;
+
+/// A web service client for one environment. Cloning is cheap (one `Arc`), and clones share the
+/// underlying connection pool, so one client per site can be handed to many tasks.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Clone)]
+struct Inner {
+    env: String,
+    wwwroot: Url,
+    endpoint: Url,
+    http: reqwest::Client,
+    connect_timeout: Duration,
+    timeout: Duration,
+    retries: u32,
+    policy: RetryPolicy,
+    warnings: Vec<String>,
+}
+
+impl Client {
+    /// Checks the URL against the transport rules and prepares the HTTP client. Nothing is
+    /// sent yet; a refused URL fails here, before any connection.
+    pub fn new(env: &Environment) -> Result<Client, MoodleError> {
+        let warning = transport::check_scheme(env)?;
+        let http = transport::http_client(env)?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                env: env.name.clone(),
+                wwwroot: env.url.clone(),
+                endpoint: transport::endpoint(&env.url),
+                http,
+                connect_timeout: env.connect_timeout,
+                timeout: env.timeout,
+                retries: env.retries,
+                policy: RetryPolicy::default(),
+                warnings: warning.into_iter().collect(),
+            }),
+        })
+    }
+
+    /// Replaces the backoff settings (tests use short delays).
+    pub fn with_retry_policy(self, policy: RetryPolicy) -> Client {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.policy = policy;
+        Client {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Warnings the CLI must print on every run (plain http allowed by `allow_http`).
+    pub fn warnings(&self) -> &[String] {
+        &self.inner.warnings
+    }
+
+    pub fn env_name(&self) -> &str {
+        &self.inner.env
+    }
+
+    /// The REST endpoint requests go to.
+    pub fn endpoint(&self) -> &Url {
+        &self.inner.endpoint
+    }
+
+    /// `core_webservice_get_site_info`: whose token this is and what it may call.
+    pub async fn site_info(&self, token: &Token) -> Result<SiteInfo, MoodleError> {
+        self.call(token, FN_SITE_INFO, &[], true).await
+    }
+
+    /// Site info, plus the check that the token can call the plugin's main function.
+    ///
+    /// When the function is not listed, one probe call tells apart "plugin not installed"
+    /// (Moodle: invalidrecord) from "token made for another service" (accessexception), which
+    /// need different fixes.
+    pub async fn check_access(&self, token: &Token) -> Result<SiteInfo, MoodleError> {
+        let info = self.site_info(token).await?;
+        if info.allows(FN_MAIL_CONFIG) {
+            return Ok(info);
+        }
+        match self.mail_config(token).await {
+            // Callable although not listed (e.g. Moodle lists only its own service's
+            // functions for some admin tokens): good enough.
+            Ok(_) => Ok(info),
+            Err(MoodleError::AccessDenied { .. }) => Err(MoodleError::FunctionNotInService {
+                env: self.inner.env.clone(),
+            }),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// `local_maildrift_get_mail_config`.
+    pub async fn mail_config(&self, token: &Token) -> Result<MailConfig, MoodleError> {
+        self.call(token, FN_MAIL_CONFIG, &[], true).await
+    }
+
+    /// `local_maildrift_get_mail_health` over the last `days` days.
+    pub async fn mail_health(&self, token: &Token, days: u32) -> Result<MailHealth, MoodleError> {
+        self.call(token, FN_MAIL_HEALTH, &[("days", days.to_string())], true)
+            .await
+    }
+
+    /// `local_maildrift_send_test_mail`. Retried only when the request surely did not reach
+    /// Moodle, so one call never sends two messages.
+    pub async fn send_test_mail(
+        &self,
+        token: &Token,
+        recipient: &str,
+    ) -> Result<TestMail, MoodleError> {
+        self.call(
+            token,
+            FN_SEND_TEST_MAIL,
+            &[("recipient", recipient.to_string())],
+            false,
+        )
+        .await
+    }
+
+    /// Checks access, reads the mail configuration and turns it into a [`Snapshot`].
+    pub async fn pull(&self, token: &Token) -> Result<Snapshot, MoodleError> {
+        self.check_access(token).await?;
+        let config = self.mail_config(token).await?;
+        Ok(self.to_snapshot(config))
+    }
+
+    fn to_snapshot(&self, config: MailConfig) -> Snapshot {
+        let mut secrets: BTreeMap<String, bool> = config
+            .secrets
+            .into_iter()
+            .map(|s| (s.name, s.isset))
+            .collect();
+        let mut settings = BTreeMap::new();
+        for s in config.settings {
+            if settings::is_secret_name(&s.name) {
+                // The plugin should never send these; if one does, keep only whether it is set.
+                tracing::warn!(
+                    env = %self.inner.env,
+                    setting = %s.name,
+                    "plugin sent the value of a secret setting; dropped"
+                );
+                secrets
+                    .entry(s.name)
+                    .or_insert(s.isset && !s.value.is_empty());
+                continue;
+            }
+            settings.insert(
+                s.name,
+                Setting {
+                    value: s.value,
+                    isset: s.isset,
+                    forced: s.forced,
+                },
+            );
+        }
+        Snapshot {
+            schema: snapshot::SCHEMA.to_string(),
+            environment: self.inner.env.clone(),
+            url: self.inner.wwwroot.to_string(),
+            taken_at: jiff::Timestamp::now(),
+            source: Source::Plugin,
+            moodle: MoodleVersion {
+                release: config.release,
+                version: config.version,
+            },
+            plugin_version: Some(config.pluginversion),
+            settings,
+            secrets,
+            dkim: config
+                .dkim
+                .into_iter()
+                .map(|d| DkimKey {
+                    domain: d.domain,
+                    selector: d.selector,
+                    keyfile: d.keyfile,
+                    publickey: d.publickey,
+                })
+                .collect(),
+        }
+    }
+
+    /// One web service call with bounded retries of transient failures.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        token: &Token,
+        function: &str,
+        params: &[(&str, String)],
+        idempotent: bool,
+    ) -> Result<T, MoodleError> {
+        let mut attempt = 0;
+        loop {
+            let err = match self.call_once(token, function, params).await {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            let retryable = if idempotent {
+                err.is_transient()
+            } else {
+                err.request_not_delivered()
+            };
+            if !retryable || attempt >= self.inner.retries {
+                return Err(err);
+            }
+            attempt += 1;
+            let backoff = self.inner.policy.backoff(attempt);
+            let delay = match &err {
+                MoodleError::Maintenance { retry_after, .. } => {
+                    match self
+                        .inner
+                        .policy
+                        .retry_after(retry_after.as_deref(), backoff)
+                    {
+                        Some(delay) => delay,
+                        // Real maintenance: waiting minutes would only stall the run.
+                        None => return Err(err),
+                    }
+                }
+                _ => backoff,
+            };
+            tracing::debug!(env = %self.inner.env, function, attempt, ?delay, error = %err, "retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn call_once<T: DeserializeOwned>(
+        &self,
+        token: &Token,
+        function: &str,
+        params: &[(&str, String)],
+    ) -> Result<T, MoodleError> {
+        let inner = &self.inner;
+        // The token goes only here, into the POST body.
+        let mut form: Vec<(&str, &str)> = vec![
+            ("wstoken", token.expose()),
+            ("wsfunction", function),
+            ("moodlewsrestformat", "json"),
+        ];
+        form.extend(params.iter().map(|(k, v)| (*k, v.as_str())));
+        let target = Target {
+            env: &inner.env,
+            url: &inner.endpoint,
+            connect_timeout: inner.connect_timeout,
+        };
+        let answer =
+            tokio::time::timeout(inner.timeout, transport::post(&inner.http, &target, &form))
+                .await
+                .map_err(|_| MoodleError::Timeout {
+                    env: inner.env.clone(),
+                    url: inner.endpoint.to_string(),
+                    after: inner.timeout,
+                })?
+                .map_err(|e| with_timeout(e, inner.timeout))?;
+        self.interpret(function, answer, token)
+    }
+
+    /// Decides what an HTTP answer means: web service result, Moodle error, or one of the
+    /// ways a web server answers when Moodle's REST server is not what replied.
+    fn interpret<T: DeserializeOwned>(
+        &self,
+        function: &str,
+        answer: Answer,
+        token: &Token,
+    ) -> Result<T, MoodleError> {
+        let env = self.inner.env.clone();
+        let url = self.inner.endpoint.to_string();
+        let clean = |text: &str| scrub(text, token);
+        let quote = |body: &[u8]| {
+            excerpt(
+                clean(&String::from_utf8_lossy(body)).as_bytes(),
+                EXCERPT_CHARS,
+            )
+        };
+        let status = answer.status;
+        match status {
+            300..=399 => {
+                return Err(MoodleError::Redirect {
+                    env,
+                    url,
+                    status,
+                    location: answer
+                        .location
+                        .as_deref()
+                        .map(clean)
+                        .unwrap_or_else(|| "(no Location header)".to_string()),
+                });
+            }
+            403 if answer.body.trim_ascii().is_empty() => {
+                return Err(MoodleError::WebServicesDisabled { env, url });
+            }
+            404 => return Err(MoodleError::NotFound { env, url }),
+            503 => {
+                return Err(MoodleError::Maintenance {
+                    env,
+                    url,
+                    retry_after: answer.retry_after.as_deref().map(clean),
+                });
+            }
+            500..=599 => return Err(MoodleError::ServerError { env, url, status }),
+            200 => {}
+            _ => {
+                return Err(MoodleError::UnexpectedStatus {
+                    env,
+                    url,
+                    status,
+                    excerpt: quote(&answer.body),
+                });
+            }
+        }
+        let mime = answer
+            .content_type
+            .as_deref()
+            .and_then(|ct| ct.split(';').next())
+            .map(|m| m.trim().to_ascii_lowercase());
+        if mime.as_deref() == Some("text/html") || looks_like_html(&answer.body) {
+            return Err(MoodleError::HtmlInsteadOfJson { env, url });
+        }
+        if let Some(mime) = mime.filter(|m| m != "application/json") {
+            return Err(MoodleError::WrongContentType {
+                env,
+                url,
+                content_type: clean(&mime),
+                excerpt: quote(&answer.body),
+            });
+        }
+        if let Some(exception) = MoodleException::detect(&answer.body) {
+            return Err(self.moodle_error(function, exception, token));
+        }
+        serde_json::from_slice(&answer.body).map_err(|e| match e.classify() {
+            serde_json::error::Category::Eof => MoodleError::TruncatedJson {
+                env,
+                url,
+                function: function.to_string(),
+                received: answer.body.len(),
+            },
+            serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
+                MoodleError::InvalidJson {
+                    env,
+                    url,
+                    function: function.to_string(),
+                    detail: clean(&e.to_string()),
+                    excerpt: quote(&answer.body),
+                }
+            }
+            serde_json::error::Category::Data => MoodleError::UnexpectedAnswer {
+                env,
+                function: function.to_string(),
+                detail: clean(&e.to_string()),
+            },
+        })
+    }
+
+    /// Maps Moodle's error answer by `errorcode` (never by exception class).
+    fn moodle_error(&self, function: &str, e: MoodleException, token: &Token) -> MoodleError {
+        let env = self.inner.env.clone();
+        let function = function.to_string();
+        let message = scrub(&e.message, token);
+        match e.errorcode.as_str() {
+            "invalidtoken" => MoodleError::InvalidToken { env },
+            "accessexception" => MoodleError::AccessDenied { env, function },
+            "invalidrecord" if function.starts_with(PLUGIN_PREFIX) => {
+                MoodleError::PluginMissing { env, function }
+            }
+            "invalidparameter" => MoodleError::InvalidParameter {
+                env,
+                function,
+                message: e
+                    .debuginfo
+                    .map(|d| scrub(&d, token))
+                    .filter(|d| !d.trim().is_empty())
+                    .unwrap_or(message),
+            },
+            "testmailtoosoon" => MoodleError::TestMailTooSoon { env, message },
+            other => MoodleError::Moodle {
+                env,
+                function,
+                errorcode: scrub(other, token),
+                message,
+            },
+        }
+    }
+}
+
+/// Fills in the configured total timeout when reqwest's own timer fired first.
+fn with_timeout(err: MoodleError, timeout: Duration) -> MoodleError {
+    match err {
+        MoodleError::Timeout { env, url, after } if after.is_zero() => MoodleError::Timeout {
+            env,
+            url,
+            after: timeout,
+        },
+        other => other,
+    }
+}
+
+fn looks_like_html(body: &[u8]) -> bool {
+    let start = body.trim_ascii_start();
+    let head = &start[..start.len().min(15)];
+    head.len() >= 5
+        && (head.to_ascii_lowercase().starts_with(b"<!doctype html")
+            || head.to_ascii_lowercase().starts_with(b"<html"))
+}
+
+/// Removes the token from server-supplied text before it can reach a message: a misbehaving
+/// server or proxy could echo the request body back.
+fn scrub(text: &str, token: &Token) -> String {
+    let secret = token.expose();
+    if secret.is_empty() {
+        text.to_string()
+    } else {
+        text.replace(secret, "<redacted>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        let env = Environment::new("prod", Url::parse("http://127.0.0.1:9").unwrap());
+        Client::new(&env).unwrap()
+    }
+
+    fn json(body: &str) -> Answer {
+        Answer {
+            status: 200,
+            content_type: Some("application/json".into()),
+            location: None,
+            retry_after: None,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    const TOKEN: &str = "feedfacefeedfacefeedfacefeedface";
+
+    fn interpret(answer: Answer) -> MoodleError {
+        client()
+            .interpret::<SiteInfo>(FN_SITE_INFO, answer, &Token::new(TOKEN))
+            .unwrap_err()
+    }
+
+    #[test]
+    fn moodle_errors_map_on_errorcode() {
+        let e = interpret(json(
+            r#"{"exception":"core\\exception\\moodle_exception","errorcode":"invalidtoken","message":"Invalid token - token not found"}"#,
+        ));
+        assert!(matches!(e, MoodleError::InvalidToken { .. }), "{e:?}");
+        let e = interpret(json(
+            r#"{"exception":"some_future_exception","errorcode":"accessexception","message":"x"}"#,
+        ));
+        assert!(matches!(e, MoodleError::AccessDenied { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn server_text_echoing_the_token_is_scrubbed() {
+        let e = interpret(json(&format!(
+            r#"{{"exception":"x","errorcode":"weird","message":"you sent {TOKEN}"}}"#
+        )));
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains(TOKEN), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+
+    #[test]
+    fn truncated_and_invalid_json_are_told_apart() {
+        let e = interpret(json(r#"{"sitename":"Real Moodle"#));
+        assert!(matches!(e, MoodleError::TruncatedJson { .. }), "{e:?}");
+        let e = interpret(json(
+            "<br />\n<b>Warning</b>: Undefined variable {\"sitename\":1}",
+        ));
+        assert!(matches!(e, MoodleError::InvalidJson { .. }), "{e:?}");
+        let e = interpret(json(r#"{"sitename":"x"}"#));
+        assert!(matches!(e, MoodleError::UnexpectedAnswer { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn html_is_recognised_even_with_a_json_content_type() {
+        let e = interpret(json("\n<!DOCTYPE html>\n<html>"));
+        assert!(matches!(e, MoodleError::HtmlInsteadOfJson { .. }), "{e:?}");
+    }
+}

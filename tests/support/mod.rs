@@ -1,0 +1,3 @@
+//! Shared test support. Each test binary uses a different part of it.
+
+pub mod fake_moodle;
