@@ -79,6 +79,7 @@ fn describe(f: &Finding) -> String {
     }
     let _ = write!(s, ": {}", f.message);
     let mut field = |label: &str, v: &str| {
+        let v = if v.is_empty() { "(empty)" } else { v };
         let _ = write!(s, "\n  {label:<9} {}", v.replace('\n', "\n            "));
     };
     if let Some(e) = &f.expected {
