@@ -49,8 +49,10 @@ pub async fn collect(targets: &[Target], opts: &Options) -> Vec<Collected> {
     let bar = (opts.progress && std::io::stderr().is_terminal() && targets.len() > 1).then(|| {
         let bar = indicatif::ProgressBar::new(targets.len() as u64);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} reading {pos}/{len} sites {wide_bar} {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} reading {pos}/{len} sites {wide_bar} {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
     });
@@ -86,7 +88,9 @@ pub async fn collect(targets: &[Target], opts: &Options) -> Vec<Collected> {
                 name: t.name().to_string(),
                 url: None,
                 origin: "live".into(),
-                result: Err("internal error while reading this environment (see the log above)".into()),
+                result: Err(
+                    "internal error while reading this environment (see the log above)".into(),
+                ),
             })
         })
         .collect()

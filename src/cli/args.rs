@@ -12,7 +12,12 @@ use crate::report::render::Format;
 ///
 /// Exit codes: 0 clean, 2 drift (findings at or above --fail-on, or a diff), 1 error.
 #[derive(Debug, Parser)]
-#[command(name = "maildrift", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "maildrift",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -23,7 +28,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// Config file listing the environments [default: ./maildrift.toml]
-    #[arg(short, long, global = true, env = "MAILDRIFT_CONFIG", value_name = "FILE")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "MAILDRIFT_CONFIG",
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
     /// When to use colour in terminal output (never when NO_COLOR is set)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
@@ -162,7 +173,12 @@ pub enum BaselineCommand {
 #[derive(Debug, Args)]
 pub struct AcceptArgs {
     /// Settings to accept (repeatable); with --all-mismatches, every setting that differs
-    #[arg(short, long = "setting", value_name = "NAME", required_unless_present = "all_mismatches")]
+    #[arg(
+        short,
+        long = "setting",
+        value_name = "NAME",
+        required_unless_present = "all_mismatches"
+    )]
     pub settings: Vec<String>,
     /// Accept every setting whose value differs from the baseline
     #[arg(long)]

@@ -13,7 +13,9 @@ fn environment(g: &Global, name: &str) -> crate::Result<Environment> {
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> crate::Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| crate::Error::Usage(format!("internal error: {e}")))
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| crate::Error::Usage(format!("internal error: {e}")))
 }
 
 pub async fn login(g: &Global, args: &LoginArgs) -> crate::Result<u8> {
@@ -44,13 +46,20 @@ pub async fn login(g: &Global, args: &LoginArgs) -> crate::Result<u8> {
 pub fn logout(g: &Global, args: &LogoutArgs) -> crate::Result<u8> {
     let env = environment(g, &args.environment)?;
     token::delete(&env)?;
-    emit(&format!("Removed the token for {} from the OS keyring.\n", env.name), None)?;
+    emit(
+        &format!("Removed the token for {} from the OS keyring.\n", env.name),
+        None,
+    )?;
     Ok(exit::CLEAN)
 }
 
 pub async fn doctor(g: &Global, args: &DoctorArgs) -> crate::Result<u8> {
     let config = output::load_config(g)?;
-    let envs: Vec<Environment> = config.select(&args.environments)?.into_iter().cloned().collect();
+    let envs: Vec<Environment> = config
+        .select(&args.environments)?
+        .into_iter()
+        .cloned()
+        .collect();
     let mut failed = false;
     let mut text = String::new();
     if let Some(p) = &config.path {
@@ -59,7 +68,10 @@ pub async fn doctor(g: &Global, args: &DoctorArgs) -> crate::Result<u8> {
     for env in envs {
         text.push_str(&format!("\n{} ({})\n", env.name, env.url));
         if let Some(snap) = &env.snapshot {
-            text.push_str(&format!("  reads snapshot file {} (no token needed)\n", snap.display()));
+            text.push_str(&format!(
+                "  reads snapshot file {} (no token needed)\n",
+                snap.display()
+            ));
             continue;
         }
         let env2 = env.clone();

@@ -13,21 +13,42 @@ use crate::compare::normalise;
 use crate::snapshot::{Snapshot, settings};
 
 pub async fn accept(g: &Global, args: &AcceptArgs) -> crate::Result<u8> {
-    let config = if args.snapshots.is_empty() { output::load_config(g)? } else { output::load_config_optional(g)? };
-    let path = args.baseline.clone().or_else(|| config.baseline.clone()).ok_or_else(|| {
-        crate::Error::Usage("which baseline? pass --baseline FILE or set `baseline` in the config".into())
+    let config = if args.snapshots.is_empty() {
+        output::load_config(g)?
+    } else {
+        output::load_config_optional(g)?
+    };
+    let path = args
+        .baseline
+        .clone()
+        .or_else(|| config.baseline.clone())
+        .ok_or_else(|| {
+            crate::Error::Usage(
+                "which baseline? pass --baseline FILE or set `baseline` in the config".into(),
+            )
+        })?;
+    let text = std::fs::read_to_string(&path).map_err(|source| BaselineError::Read {
+        path: path.clone(),
+        source,
     })?;
-    let text =
-        std::fs::read_to_string(&path).map_err(|source| BaselineError::Read { path: path.clone(), source })?;
     let baseline = Baseline::parse(&text, &path)?;
     for s in &args.settings {
         if settings::lookup(s).is_none() {
-            return Err(crate::Error::Usage(format!("--setting {s}: not a mail setting maildrift knows")));
+            return Err(crate::Error::Usage(format!(
+                "--setting {s}: not a mail setting maildrift knows"
+            )));
         }
     }
 
     let targets = targets(&config, &args.snapshots, &args.environments)?;
-    let collected = collect::collect(&targets, &collect::Options { jobs: collect::DEFAULT_JOBS, progress: !g.quiet }).await;
+    let collected = collect::collect(
+        &targets,
+        &collect::Options {
+            jobs: collect::DEFAULT_JOBS,
+            progress: !g.quiet,
+        },
+    )
+    .await;
     let mut snaps: Vec<Snapshot> = Vec::new();
     let mut failures = Vec::new();
     for c in collected {
@@ -50,7 +71,9 @@ pub async fn accept(g: &Global, args: &AcceptArgs) -> crate::Result<u8> {
             .map(|s| s.name.to_string())
             .filter(|name| {
                 snaps.iter().any(|s| {
-                    baseline.expected(&s.environment, name).is_some_and(|e| !normalise::equal(name, e, s.value(name)))
+                    baseline
+                        .expected(&s.environment, name)
+                        .is_some_and(|e| !normalise::equal(name, e, s.value(name)))
                 })
             })
             .collect()
@@ -71,7 +94,10 @@ pub async fn accept(g: &Global, args: &AcceptArgs) -> crate::Result<u8> {
             continue;
         }
         let Some(first) = snaps.first() else { continue };
-        if let Some(other) = snaps.iter().find(|s| !normalise::equal(name, first.value(name), s.value(name))) {
+        if let Some(other) = snaps
+            .iter()
+            .find(|s| !normalise::equal(name, first.value(name), s.value(name)))
+        {
             return Err(crate::Error::Usage(format!(
                 "{name} differs between {} ({:?}) and {} ({:?}): accept it per environment with --env ENV",
                 first.environment,
@@ -87,23 +113,43 @@ pub async fn accept(g: &Global, args: &AcceptArgs) -> crate::Result<u8> {
             clear_overrides_in: snaps
                 .iter()
                 .map(|s| s.environment.clone())
-                .filter(|e| baseline.environments.get(e).is_some_and(|r| r.settings.contains_key(name)))
+                .filter(|e| {
+                    baseline
+                        .environments
+                        .get(e)
+                        .is_some_and(|r| r.settings.contains_key(name))
+                })
                 .collect(),
         });
     }
 
     let new_text = accept::apply(&text, &path, &changes)?;
     if new_text == text {
-        emit(&format!("{} already states these values; nothing to change\n", path.display()), None)?;
+        emit(
+            &format!(
+                "{} already states these values; nothing to change\n",
+                path.display()
+            ),
+            None,
+        )?;
         return Ok(exit::CLEAN);
     }
     emit(&accept::unified_diff(&text, &new_text, &path), None)?;
-    if !args.yes && !confirm(&format!("Write these changes to {}? [y/N] ", path.display()))? {
+    if !args.yes
+        && !confirm(&format!(
+            "Write these changes to {}? [y/N] ",
+            path.display()
+        ))?
+    {
         eprintln!("maildrift: the baseline was not changed");
         return Ok(exit::CLEAN);
     }
-    crate::output::atomic_write(&path, new_text.as_bytes())
-        .map_err(|source| BaselineError::Write { path: path.clone(), source })?;
+    crate::output::atomic_write(&path, new_text.as_bytes()).map_err(|source| {
+        BaselineError::Write {
+            path: path.clone(),
+            source,
+        }
+    })?;
     eprintln!("wrote {}", path.display());
     Ok(exit::CLEAN)
 }
@@ -122,5 +168,8 @@ fn confirm(question: &str) -> crate::Result<bool> {
         .lock()
         .read_line(&mut line)
         .map_err(|e| crate::Error::Usage(format!("cannot read the answer: {e}")))?;
-    Ok(matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+    Ok(matches!(
+        line.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }

@@ -13,7 +13,11 @@ use crate::report::render::{self, Format};
 
 pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
     let outputs = plan_outputs(g, args)?;
-    let config = if args.snapshots.is_empty() { output::load_config(g)? } else { output::load_config_optional(g)? };
+    let config = if args.snapshots.is_empty() {
+        output::load_config(g)?
+    } else {
+        output::load_config_optional(g)?
+    };
     let targets = targets(&config, &args.snapshots, &args.environments)?;
     let baseline_path = args.baseline.clone().or_else(|| config.baseline.clone());
     let baseline = match &baseline_path {
@@ -21,21 +25,42 @@ pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
         None => None,
     };
     if baseline.is_none() && !g.quiet {
-        eprintln!("maildrift: warning: no baseline given (--baseline or `baseline` in the config): only drift between environments, sender rules and DNS are checked");
+        eprintln!(
+            "maildrift: warning: no baseline given (--baseline or `baseline` in the config): only drift between environments, sender rules and DNS are checked"
+        );
     }
     let now = output::now()?;
     let jobs = args.jobs.or(config.jobs).unwrap_or(collect::DEFAULT_JOBS);
-    let collected = collect::collect(&targets, &collect::Options { jobs, progress: !g.quiet }).await;
+    let collected = collect::collect(
+        &targets,
+        &collect::Options {
+            jobs,
+            progress: !g.quiet,
+        },
+    )
+    .await;
     let external = if args.dns.no_dns {
         External::default()
     } else {
         super::dns::run(&config, &args.dns, baseline.as_ref(), &collected, jobs).await?
     };
-    let opts = audit::Options { fail_on: args.fail_on.into(), now, today: output::today(now) };
+    let opts = audit::Options {
+        fail_on: args.fail_on.into(),
+        now,
+        today: output::today(now),
+    };
     let report = audit::build(&collected, baseline.as_ref(), external, &opts);
     let style = output::stdout_style(g);
     for (format, path) in &outputs {
-        let text = render::report(&report, *format, &if path.is_some() { Default::default() } else { style });
+        let text = render::report(
+            &report,
+            *format,
+            &if path.is_some() {
+                Default::default()
+            } else {
+                style
+            },
+        );
         emit(&text, path.as_deref())?;
     }
     Ok(match report.outcome() {
@@ -47,13 +72,19 @@ pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
 
 /// What to read: `--snapshot` files when given (offline), else the configured environments
 /// (each from its `snapshot` file when it has one, live otherwise).
-pub fn targets(config: &Config, snapshots: &[String], names: &[String]) -> crate::Result<Vec<Target>> {
+pub fn targets(
+    config: &Config,
+    snapshots: &[String],
+    names: &[String],
+) -> crate::Result<Vec<Target>> {
     if !snapshots.is_empty() {
         let mut out = Vec::new();
         for arg in snapshots {
             let (name, path) = env_file(arg)?;
             if out.iter().any(|t: &Target| t.name() == name) {
-                return Err(crate::Error::Usage(format!("--snapshot names environment `{name}` twice")));
+                return Err(crate::Error::Usage(format!(
+                    "--snapshot names environment `{name}` twice"
+                )));
             }
             out.push(Target::File { name, path });
         }
@@ -66,13 +97,19 @@ pub fn targets(config: &Config, snapshots: &[String], names: &[String]) -> crate
     if envs.is_empty() {
         return Err(crate::Error::Usage(format!(
             "no environments to check: add [environments.NAME] to {} or pass --snapshot ENV=FILE",
-            config.path.as_ref().map_or("the config".into(), |p| p.display().to_string())
+            config
+                .path
+                .as_ref()
+                .map_or("the config".into(), |p| p.display().to_string())
         )));
     }
     Ok(envs
         .into_iter()
         .map(|e| match &e.snapshot {
-            Some(path) => Target::File { name: e.name.clone(), path: path.clone() },
+            Some(path) => Target::File {
+                name: e.name.clone(),
+                path: path.clone(),
+            },
             None => Target::Live(e.clone()),
         })
         .collect())
@@ -86,14 +123,21 @@ fn plan_outputs(_g: &Global, args: &CheckArgs) -> crate::Result<Vec<(Format, Opt
             [] => Ok(vec![(default_format(), None)]),
             [f] => Ok(vec![(*f, None)]),
             _ => Err(crate::Error::Usage(
-                "several --format values but no -o FILE: give each extra format its own -o FILE".into(),
+                "several --format values but no -o FILE: give each extra format its own -o FILE"
+                    .into(),
             )),
         };
     }
     // clap's derive API drops argument positions, so read them from the raw matches.
-    let matches = <super::Cli as clap::CommandFactory>::command().try_get_matches_from(std::env::args_os()).ok();
+    let matches = <super::Cli as clap::CommandFactory>::command()
+        .try_get_matches_from(std::env::args_os())
+        .ok();
     let sub = matches.as_ref().and_then(|m| m.subcommand_matches("check"));
-    let positions = |id: &str| -> Vec<usize> { sub.and_then(|m| m.indices_of(id)).map(|i| i.collect()).unwrap_or_default() };
+    let positions = |id: &str| -> Vec<usize> {
+        sub.and_then(|m| m.indices_of(id))
+            .map(|i| i.collect())
+            .unwrap_or_default()
+    };
     let (fpos, opos) = (positions("formats"), positions("outputs"));
     let formats: Vec<(usize, Format)> = if fpos.len() == args.formats.len() {
         fpos.into_iter().zip(args.formats.iter().copied()).collect()
@@ -108,12 +152,19 @@ fn plan_outputs(_g: &Global, args: &CheckArgs) -> crate::Result<Vec<(Format, Opt
     pair(&formats, &outputs)
 }
 
-fn pair(formats: &[(usize, Format)], outputs: &[(usize, PathBuf)]) -> crate::Result<Vec<(Format, Option<PathBuf>)>> {
+fn pair(
+    formats: &[(usize, Format)],
+    outputs: &[(usize, PathBuf)],
+) -> crate::Result<Vec<(Format, Option<PathBuf>)>> {
     let mut used = vec![false; formats.len()];
     let mut plan = Vec::new();
     for (opos, path) in outputs {
         // The nearest --format before this -o that no other -o took.
-        let claimed = formats.iter().enumerate().rev().find(|(i, (fpos, _))| fpos < opos && !used[*i]);
+        let claimed = formats
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(i, (fpos, _))| fpos < opos && !used[*i]);
         let format = match claimed {
             Some((i, (_, f))) => {
                 used[i] = true;
@@ -128,13 +179,19 @@ fn pair(formats: &[(usize, Format)], outputs: &[(usize, PathBuf)]) -> crate::Res
         };
         plan.push((format, Some(path.clone())));
     }
-    let to_stdout: Vec<Format> = formats.iter().enumerate().filter(|(i, _)| !used[*i]).map(|(_, (_, f))| *f).collect();
+    let to_stdout: Vec<Format> = formats
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !used[*i])
+        .map(|(_, (_, f))| *f)
+        .collect();
     match to_stdout.as_slice() {
         [] => {}
         [f] => plan.push((*f, None)),
         _ => {
             return Err(crate::Error::Usage(
-                "more than one --format would go to stdout: give each extra format its own -o FILE".into(),
+                "more than one --format would go to stdout: give each extra format its own -o FILE"
+                    .into(),
             ));
         }
     }
@@ -165,7 +222,10 @@ mod tests {
     #[test]
     fn output_without_format_uses_its_extension() {
         let plan = pair(&[], &[(1, PathBuf::from("summary.md"))]).unwrap();
-        assert_eq!(plan, vec![(Format::Markdown, Some(PathBuf::from("summary.md")))]);
+        assert_eq!(
+            plan,
+            vec![(Format::Markdown, Some(PathBuf::from("summary.md")))]
+        );
         assert!(pair(&[], &[(1, PathBuf::from("summary.bin"))]).is_err());
     }
 

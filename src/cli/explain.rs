@@ -12,9 +12,14 @@ pub fn run(args: &ExplainArgs) -> crate::Result<u8> {
     match &args.code {
         Some(code) => {
             let code = code.trim().to_ascii_uppercase();
-            let kind = all.iter().find(|k| k.code == code || k.name.eq_ignore_ascii_case(&code)).ok_or_else(|| {
-                crate::Error::Usage(format!("no finding code `{code}`; `maildrift explain` lists them all"))
-            })?;
+            let kind = all
+                .iter()
+                .find(|k| k.code == code || k.name.eq_ignore_ascii_case(&code))
+                .ok_or_else(|| {
+                    crate::Error::Usage(format!(
+                        "no finding code `{code}`; `maildrift explain` lists them all"
+                    ))
+                })?;
             emit(
                 &format!(
                     "{} {} ({}, {} check)\n\nWhat to do: {}\n\nMore: docs/findings.md#{}\n",
@@ -30,7 +35,9 @@ pub fn run(args: &ExplainArgs) -> crate::Result<u8> {
         }
         None => {
             let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+            table
+                .load_preset(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic);
             table.set_header(vec!["code", "name", "severity", "check"]);
             for k in &all {
                 table.add_row(vec![k.code, k.name, k.severity.as_str(), k.category]);

@@ -26,15 +26,24 @@ pub fn run() -> ExitCode {
             // clap prints help/version itself; usage errors exit 1 like every other error.
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
                 _ => ExitCode::from(exit::ERROR),
             };
         }
     };
     output::init_logging(cli.global.verbose, cli.global.quiet);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
-        Err(e) => return exit::report(&crate::Error::Usage(format!("cannot start the async runtime: {e}"))),
+        Err(e) => {
+            return exit::report(&crate::Error::Usage(format!(
+                "cannot start the async runtime: {e}"
+            )));
+        }
     };
     let result = runtime.block_on(dispatch(cli));
     match result {

@@ -52,7 +52,11 @@ fn terminal_width() -> Option<u16> {
 
 /// The default report format: a table for a person at a terminal, JSON for a program.
 pub fn default_format() -> Format {
-    if std::io::stdout().is_terminal() { Format::Table } else { Format::Json }
+    if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    }
 }
 
 /// Guesses a format from an output file's extension.
@@ -73,14 +77,19 @@ pub fn emit(text: &str, path: Option<&Path>) -> crate::Result<()> {
             let mut out = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth reporting.
             match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(crate::Error::Write { path: PathBuf::from("<stdout>"), source: e })
-                }
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(crate::Error::Write {
+                    path: PathBuf::from("<stdout>"),
+                    source: e,
+                }),
                 _ => Ok(()),
             }
         }
-        Some(p) => crate::output::atomic_write(p, text.as_bytes())
-            .map_err(|source| crate::Error::Write { path: p.to_path_buf(), source }),
+        Some(p) => {
+            crate::output::atomic_write(p, text.as_bytes()).map_err(|source| crate::Error::Write {
+                path: p.to_path_buf(),
+                source,
+            })
+        }
     }
 }
 
@@ -116,9 +125,9 @@ pub fn env_file(arg: &str) -> crate::Result<(String, PathBuf)> {
 /// reproduced; the clock otherwise.
 pub fn now() -> crate::Result<jiff::Timestamp> {
     match std::env::var("MAILDRIFT_NOW") {
-        Ok(v) if !v.is_empty() => v
-            .parse()
-            .map_err(|e| crate::Error::Usage(format!("MAILDRIFT_NOW={v:?} is not an RFC 3339 time: {e}"))),
+        Ok(v) if !v.is_empty() => v.parse().map_err(|e| {
+            crate::Error::Usage(format!("MAILDRIFT_NOW={v:?} is not an RFC 3339 time: {e}"))
+        }),
         _ => Ok(jiff::Timestamp::now()),
     }
 }

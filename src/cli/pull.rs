@@ -15,21 +15,38 @@ pub async fn run(g: &Global, args: &PullArgs) -> crate::Result<u8> {
     let config = output::load_config(g)?;
     let envs = config.select(&args.environments)?;
     if envs.is_empty() {
-        return Err(crate::Error::Usage("no environments configured: add [environments.NAME] to the config".into()));
+        return Err(crate::Error::Usage(
+            "no environments configured: add [environments.NAME] to the config".into(),
+        ));
     }
     let targets: Vec<Target> = envs.into_iter().map(|e| Target::Live(e.clone())).collect();
     let jobs = args.jobs.or(config.jobs).unwrap_or(collect::DEFAULT_JOBS);
-    let collected = collect::collect(&targets, &collect::Options { jobs, progress: !g.quiet }).await;
+    let collected = collect::collect(
+        &targets,
+        &collect::Options {
+            jobs,
+            progress: !g.quiet,
+        },
+    )
+    .await;
 
     let mut written = Vec::new();
     if let Some(out) = &args.output {
-        let single_file = collected.len() == 1 && !out.is_dir() && out.extension().is_some_and(|e| e == "json");
+        let single_file =
+            collected.len() == 1 && !out.is_dir() && out.extension().is_some_and(|e| e == "json");
         if !single_file {
-            std::fs::create_dir_all(out).map_err(|source| crate::Error::Write { path: out.clone(), source })?;
+            std::fs::create_dir_all(out).map_err(|source| crate::Error::Write {
+                path: out.clone(),
+                source,
+            })?;
         }
         for c in &collected {
             if let Ok(s) = &c.result {
-                let path = if single_file { out.clone() } else { out.join(format!("{}.json", c.name)) };
+                let path = if single_file {
+                    out.clone()
+                } else {
+                    out.join(format!("{}.json", c.name))
+                };
                 snapshot::io::write(s, &path)?;
                 written.push(path);
             }
@@ -47,12 +64,28 @@ pub async fn run(g: &Global, args: &PullArgs) -> crate::Result<u8> {
 
 fn summary(collected: &[Collected], written: &[PathBuf]) -> String {
     let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
-    table.set_header(vec!["environment", "state", "Moodle", "plugin", "relay", "noreply", "secrets set", "DKIM keys"]);
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    table.set_header(vec![
+        "environment",
+        "state",
+        "Moodle",
+        "plugin",
+        "relay",
+        "noreply",
+        "secrets set",
+        "DKIM keys",
+    ]);
     for c in collected {
         match &c.result {
             Ok(s) => {
-                let secrets: Vec<&str> = s.secrets.iter().filter(|(_, set)| **set).map(|(n, _)| n.as_str()).collect();
+                let secrets: Vec<&str> = s
+                    .secrets
+                    .iter()
+                    .filter(|(_, set)| **set)
+                    .map(|(n, _)| n.as_str())
+                    .collect();
                 let keys = s.dkim.iter().filter(|k| k.keyfile).count();
                 table.add_row(vec![
                     c.name.clone(),
@@ -61,7 +94,11 @@ fn summary(collected: &[Collected], written: &[PathBuf]) -> String {
                     s.plugin_version.clone().unwrap_or_else(|| "-".into()),
                     non_empty(s.value("smtphosts"), "PHP mail()"),
                     non_empty(s.value("noreplyaddress"), "not set"),
-                    if secrets.is_empty() { "none".into() } else { secrets.join(", ") },
+                    if secrets.is_empty() {
+                        "none".into()
+                    } else {
+                        secrets.join(", ")
+                    },
                     format!("{keys} of {}", s.dkim.len()),
                 ]);
             }
@@ -78,7 +115,11 @@ fn summary(collected: &[Collected], written: &[PathBuf]) -> String {
 }
 
 fn non_empty(v: &str, default: &str) -> String {
-    if v.trim().is_empty() { default.to_string() } else { v.trim().to_string() }
+    if v.trim().is_empty() {
+        default.to_string()
+    } else {
+        v.trim().to_string()
+    }
 }
 
 fn display(p: &Path) -> String {
