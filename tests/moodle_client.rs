@@ -45,6 +45,8 @@ fn assert_token_not_shown(err: &MoodleError) {
 }
 
 /// Pulls from a one-site fake with `fault` and returns the error and the request count.
+/// Pulls a site that fails; returns the error and how often each of the two calls a pull
+/// makes (site info, mail config; sent together) reached the site, as the larger count.
 async fn pull_error(site: FakeSite, retries: u32) -> (MoodleError, usize) {
     let name = site.name.clone();
     let fake = FakeMoodle::start(vec![site]);
@@ -52,7 +54,23 @@ async fn pull_error(site: FakeSite, retries: u32) -> (MoodleError, usize) {
     let err = client(&env).pull(&token()).await.unwrap_err();
     assert_token_not_shown(&err);
     assert!(err.to_string().starts_with(&format!("{name}: ")), "{err}");
-    (err, fake.requests_for(&name).len())
+    let requests = fake.requests_for(&name);
+    let per_call = |f: &str| {
+        requests
+            .iter()
+            .filter(|r| r.function().as_deref() == Some(f))
+            .count()
+    };
+    let counts = [
+        per_call("core_webservice_get_site_info"),
+        per_call("local_maildrift_get_mail_config"),
+    ];
+    assert_eq!(
+        counts.iter().sum::<usize>(),
+        requests.len(),
+        "only the two calls of a pull"
+    );
+    (err, counts[0].max(counts[1]))
 }
 
 fn production() -> FakeSite {
@@ -344,11 +362,9 @@ async fn token_and_access_errors_are_never_retried() {
         assert!(!err.is_transient(), "{err:?}");
         assert_eq!(requests, 1, "{fault:?}");
     }
-    let (_, requests) = pull_error(production().with_fault(Fault::PluginMissing), 3).await;
-    assert_eq!(
-        requests, 2,
-        "site info, then one probe of the plugin function"
-    );
+    let (err, requests) = pull_error(production().with_fault(Fault::PluginMissing), 3).await;
+    assert!(matches!(err, MoodleError::PluginMissing { .. }), "{err:?}");
+    assert_eq!(requests, 1, "site info and the plugin function, once each");
 }
 
 #[tokio::test]

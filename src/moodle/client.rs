@@ -139,10 +139,22 @@ impl Client {
     }
 
     /// Checks access, reads the mail configuration and turns it into a [`Snapshot`].
+    ///
+    /// Site info and the configuration are asked for at once, so a site costs one round trip
+    /// rather than two (it matters for a fleet). Site info's errors (token, web services off)
+    /// win because they are the more basic problem; the access check then reads as before.
     pub async fn pull(&self, token: &Token) -> Result<Snapshot, MoodleError> {
-        self.check_access(token).await?;
-        let config = self.mail_config(token).await?;
-        Ok(self.to_snapshot(config))
+        let (info, config) = tokio::join!(self.site_info(token), self.mail_config(token));
+        let info = info?;
+        match config {
+            Ok(config) => Ok(self.to_snapshot(config)),
+            Err(MoodleError::AccessDenied { .. }) if !info.allows(FN_MAIL_CONFIG) => {
+                Err(MoodleError::FunctionNotInService {
+                    env: self.inner.env.clone(),
+                })
+            }
+            Err(other) => Err(other),
+        }
     }
 
     fn to_snapshot(&self, config: MailConfig) -> Snapshot {
