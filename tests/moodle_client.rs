@@ -55,12 +55,7 @@ async fn pull_error(site: FakeSite, retries: u32) -> (MoodleError, usize) {
     assert_token_not_shown(&err);
     assert!(err.to_string().starts_with(&format!("{name}: ")), "{err}");
     let requests = fake.requests_for(&name);
-    let per_call = |f: &str| {
-        requests
-            .iter()
-            .filter(|r| r.function().as_deref() == Some(f))
-            .count()
-    };
+    let per_call = |f: &str| requests.iter().filter(|r| r.function() == Some(f)).count();
     let counts = [
         per_call("core_webservice_get_site_info"),
         per_call("local_maildrift_get_mail_config"),
