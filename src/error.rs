@@ -50,6 +50,8 @@ pub enum Error {
     Token(#[from] crate::token::TokenError),
     #[error(transparent)]
     Dns(#[from] crate::dns::DnsError),
+    #[error(transparent)]
+    Merge(#[from] crate::report::merge::MergeError),
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,

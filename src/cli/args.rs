@@ -74,8 +74,37 @@ pub enum Command {
     Logout(LogoutArgs),
     /// Show, per environment, where its token comes from and whether the site answers
     Doctor(DoctorArgs),
+    /// Work with JSON reports (merge the reports of shards)
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Explain a finding code (e.g. MD101), or list them all
     Explain(ExplainArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Combine the JSON reports of `check --shard I/N` runs into one report, in any format
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON reports written by `maildrift check --format json`
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// Output formats and files, shared by the commands that render a report.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format; repeat with -o to write several (table is the default on a terminal, json otherwise)
+    #[arg(short, long = "format", value_enum, value_name = "FORMAT")]
+    pub formats: Vec<Format>,
+    /// Write the preceding --format to FILE (atomically) instead of stdout; repeatable
+    #[arg(short, long = "output", value_name = "FILE")]
+    pub outputs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -89,18 +118,17 @@ pub struct CheckArgs {
     /// Read ENV from a snapshot file instead of pulling it (repeatable; runs offline)
     #[arg(long = "snapshot", value_name = "ENV=FILE")]
     pub snapshots: Vec<String>,
-    /// Output format; repeat with -o to write several (table is the default on a terminal, json otherwise)
-    #[arg(short, long = "format", value_enum, value_name = "FORMAT")]
-    pub formats: Vec<Format>,
-    /// Write the preceding --format to FILE (atomically) instead of stdout; repeatable
-    #[arg(short, long = "output", value_name = "FILE")]
-    pub outputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
     /// Lowest severity that makes the run exit 2
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
     pub fail_on: FailOn,
     /// Sites read at once [default: 16, or `jobs` in the config]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Check only shard I of N: a stable subset of the environments (merge with `report merge`)
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     #[command(flatten)]
     pub dns: DnsArgs,
 }
@@ -149,6 +177,9 @@ pub struct PullArgs {
     /// Sites read at once [default: 16, or `jobs` in the config]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Pull only shard I of N: a stable subset of the environments
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 }
 
 #[derive(Debug, Args)]

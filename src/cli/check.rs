@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::args::{CheckArgs, Global};
+use super::args::{CheckArgs, Global, OutputArgs};
 use super::exit;
 use super::output::{self, default_format, emit, env_file, format_for_path};
 use crate::audit::{self, External};
@@ -12,13 +12,17 @@ use crate::config::Config;
 use crate::report::render::{self, Format};
 
 pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
-    let outputs = plan_outputs(g, args)?;
+    let outputs = plan_outputs(&args.out, &["check"])?;
     let config = if args.snapshots.is_empty() {
         output::load_config(g)?
     } else {
         output::load_config_optional(g)?
     };
-    let targets = targets(&config, &args.snapshots, &args.environments)?;
+    let mut targets = targets(&config, &args.snapshots, &args.environments)?;
+    if let Some(shard) = &args.shard {
+        let (i, n) = crate::report::merge::parse_shard(shard).map_err(crate::Error::Usage)?;
+        targets.retain(|t| crate::report::merge::in_shard(t.name(), i, n));
+    }
     let baseline_path = args.baseline.clone().or_else(|| config.baseline.clone());
     let baseline = match &baseline_path {
         Some(p) => Some(Baseline::load(p)?),
@@ -50,24 +54,35 @@ pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
         today: output::today(now),
     };
     let report = audit::build(&collected, baseline.as_ref(), external, &opts);
+    write_report(g, &report, &outputs)?;
+    Ok(outcome_code(&report))
+}
+
+/// Renders `report` in every planned format; files get no colour and no width limit.
+pub fn write_report(
+    g: &Global,
+    report: &crate::report::Report,
+    outputs: &[(Format, Option<PathBuf>)],
+) -> crate::Result<()> {
     let style = output::stdout_style(g);
-    for (format, path) in &outputs {
-        let text = render::report(
-            &report,
-            *format,
-            &if path.is_some() {
-                Default::default()
-            } else {
-                style
-            },
-        );
-        emit(&text, path.as_deref())?;
+    for (format, path) in outputs {
+        let style = if path.is_some() {
+            Default::default()
+        } else {
+            style
+        };
+        emit(&render::report(report, *format, &style), path.as_deref())?;
     }
-    Ok(match report.outcome() {
+    Ok(())
+}
+
+/// The exit code for a report: 0 clean, 2 drift, 1 failed.
+pub fn outcome_code(report: &crate::report::Report) -> u8 {
+    match report.outcome() {
         crate::report::Outcome::Clean => exit::CLEAN,
         crate::report::Outcome::Drift => exit::DRIFT,
         crate::report::Outcome::Failed => exit::ERROR,
-    })
+    }
 }
 
 /// What to read: `--snapshot` files when given (offline), else the configured environments
@@ -117,7 +132,10 @@ pub fn targets(
 
 /// Pairs each `-o FILE` with the `--format` given before it; a format with no file goes to
 /// stdout (at most one may), a file with no format gets one from its extension.
-fn plan_outputs(_g: &Global, args: &CheckArgs) -> crate::Result<Vec<(Format, Option<PathBuf>)>> {
+pub fn plan_outputs(
+    args: &OutputArgs,
+    subcommand: &[&str],
+) -> crate::Result<Vec<(Format, Option<PathBuf>)>> {
     if args.outputs.is_empty() {
         return match args.formats.as_slice() {
             [] => Ok(vec![(default_format(), None)]),
@@ -132,7 +150,12 @@ fn plan_outputs(_g: &Global, args: &CheckArgs) -> crate::Result<Vec<(Format, Opt
     let matches = <super::Cli as clap::CommandFactory>::command()
         .try_get_matches_from(std::env::args_os())
         .ok();
-    let sub = matches.as_ref().and_then(|m| m.subcommand_matches("check"));
+    let sub = subcommand
+        .iter()
+        .try_fold(matches.as_ref(), |m, name| {
+            m.map(|m| m.subcommand_matches(name))
+        })
+        .flatten();
     let positions = |id: &str| -> Vec<usize> {
         sub.and_then(|m| m.indices_of(id))
             .map(|i| i.collect())

@@ -10,6 +10,7 @@ mod exit;
 mod explain;
 mod output;
 mod pull;
+mod report;
 mod snapshot;
 
 use std::process::ExitCode;
@@ -63,6 +64,7 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
         Command::Login(a) => auth::login(g, a).await,
         Command::Logout(a) => auth::logout(g, a),
         Command::Doctor(a) => auth::doctor(g, a).await,
+        Command::Report(args::ReportCommand::Merge(a)) => report::merge(g, a),
         Command::Explain(a) => explain::run(a),
     }
 }

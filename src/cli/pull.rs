@@ -19,7 +19,11 @@ pub async fn run(g: &Global, args: &PullArgs) -> crate::Result<u8> {
             "no environments configured: add [environments.NAME] to the config".into(),
         ));
     }
-    let targets: Vec<Target> = envs.into_iter().map(|e| Target::Live(e.clone())).collect();
+    let mut targets: Vec<Target> = envs.into_iter().map(|e| Target::Live(e.clone())).collect();
+    if let Some(shard) = &args.shard {
+        let (i, n) = crate::report::merge::parse_shard(shard).map_err(crate::Error::Usage)?;
+        targets.retain(|t| crate::report::merge::in_shard(t.name(), i, n));
+    }
     let jobs = args.jobs.or(config.jobs).unwrap_or(collect::DEFAULT_JOBS);
     let collected = collect::collect(
         &targets,
