@@ -286,6 +286,26 @@ impl Client {
         self.interpret(function, answer, token)
     }
 
+    /// Interprets a raw HTTP answer as the result of `function`, exactly as a live call
+    /// would. For fuzzing and tests of the answer handling; sends nothing.
+    pub fn decode_answer<T: DeserializeOwned>(
+        &self,
+        function: &str,
+        status: u16,
+        content_type: Option<&str>,
+        body: &[u8],
+        token: &Token,
+    ) -> Result<T, MoodleError> {
+        let answer = Answer {
+            status,
+            content_type: content_type.map(String::from),
+            location: None,
+            retry_after: None,
+            body: body.to_vec(),
+        };
+        self.interpret(function, answer, token)
+    }
+
     /// Decides what an HTTP answer means: web service result, Moodle error, or one of the
     /// ways a web server answers when Moodle's REST server is not what replied.
     fn interpret<T: DeserializeOwned>(
