@@ -4,7 +4,7 @@
 mod dns_server;
 
 use dns_server::*;
-use maildrift::dns::{DnsPolicy, DnsOutcome, check_environment};
+use maildrift::dns::{DnsOutcome, DnsPolicy, check_environment};
 use maildrift::findings::Finding;
 
 /// Runs the checks for From domain `domain` with selector md2026 and the given Moodle keys.
@@ -15,14 +15,20 @@ async fn run(domain: &str, moodle_key: Option<(&str, bool)>) -> DnsOutcome {
     let keys: Vec<_> = key.into_iter().collect();
     let snap = snapshot(
         "test",
-        &[("noreplyaddress", &format!("noreply@{domain}")), ("emaildkimselector", "md2026")],
+        &[
+            ("noreplyaddress", &format!("noreply@{domain}")),
+            ("emaildkimselector", "md2026"),
+        ],
         &keys,
     );
     check_environment(&snap, &DnsPolicy::default(), &resolver).await
 }
 
 fn dkim(out: &DnsOutcome) -> Vec<&Finding> {
-    out.findings.iter().filter(|f| f.category == "dkim").collect()
+    out.findings
+        .iter()
+        .filter(|f| f.category == "dkim")
+        .collect()
 }
 
 fn dkim_codes(out: &DnsOutcome) -> Vec<String> {
@@ -35,7 +41,14 @@ async fn multi_string_2048_bit_key_matching_moodles_passes() {
     let out = run("campus.ac.uk", Some((&a, true))).await;
     assert_eq!(dkim_codes(&out), vec!["MD510"]);
     assert!(dkim(&out)[0].message.contains("RSA 2048-bit"));
-    assert!(out.evidence.headline.contains("campus.ac.uk: DMARC pass via SPF and DKIM") || out.evidence.headline.contains("via DKIM"), "{}", out.evidence.headline);
+    assert!(
+        out.evidence
+            .headline
+            .contains("campus.ac.uk: DMARC pass via SPF and DKIM")
+            || out.evidence.headline.contains("via DKIM"),
+        "{}",
+        out.evidence.headline
+    );
 }
 
 #[tokio::test]
@@ -71,7 +84,10 @@ async fn ed25519_key_matches_moodles_spki() {
 #[tokio::test]
 async fn revoked_key_is_an_error() {
     let a = test_key("moodle-a.spki");
-    assert_eq!(dkim_codes(&run("revoked.campus.ac.uk", Some((&a, true))).await), vec!["MD504"]);
+    assert_eq!(
+        dkim_codes(&run("revoked.campus.ac.uk", Some((&a, true))).await),
+        vec!["MD504"]
+    );
 }
 
 #[tokio::test]
@@ -93,7 +109,10 @@ async fn rsa_1024_is_below_the_default_minimum() {
 #[tokio::test]
 async fn garbled_key_record_is_invalid() {
     let a = test_key("moodle-a.spki");
-    assert_eq!(dkim_codes(&run("garbled.campus.ac.uk", Some((&a, true))).await), vec!["MD503"]);
+    assert_eq!(
+        dkim_codes(&run("garbled.campus.ac.uk", Some((&a, true))).await),
+        vec!["MD503"]
+    );
 }
 
 #[tokio::test]
