@@ -269,11 +269,10 @@ impl std::fmt::Debug for Resolver {
 impl Resolver {
     /// Loads the zone files and finds the upstream server. Zone syntax errors name file:line.
     pub fn new(options: ResolverOptions) -> Result<Resolver, DnsError> {
-        let zones = options
-            .zones
-            .iter()
-            .map(|p| Zone::load(p))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut zones = Vec::new();
+        for p in &options.zones {
+            zones.extend(Zone::load(p)?);
+        }
         if options.offline && zones.is_empty() {
             return Err(DnsError::Setup(
                 "--offline needs at least one --zone file to answer from".into(),

@@ -36,14 +36,17 @@ pub enum ZoneAnswer {
 impl Zone {
     /// Loads a master file. Without `$ORIGIN` the origin is the file name minus `.zone`
     /// (`example.edu.zone` → `example.edu.`), which is how zone files are usually named.
-    pub fn load(path: &Path) -> Result<Zone, DnsError> {
+    pub fn load(path: &Path) -> Result<Vec<Zone>, DnsError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             DnsError::Setup(format!("cannot read zone file {}: {e}", path.display()))
         })?;
         Self::parse(&text, path)
     }
 
-    pub fn parse(text: &str, path: &Path) -> Result<Zone, DnsError> {
+    /// Parses a master file. A file may hold several zones (each starts with its SOA, after
+    /// an `$ORIGIN`), so a demo can ship its forward and reverse zones as one file; records
+    /// belong to the closest SOA above them, or to the file's origin when none is.
+    pub fn parse(text: &str, path: &Path) -> Result<Vec<Zone>, DnsError> {
         let origin = default_origin(path);
         let parsed = Parser::new(text, Some(path.to_path_buf()), origin.clone()).parse();
         let (origin, sets) = match parsed {
@@ -59,27 +62,55 @@ impl Zone {
                 });
             }
         };
-        let origin = origin.to_lowercase();
-        let mut records: HashMap<(Name, RecordType), Vec<Record>> = HashMap::new();
-        let mut names = HashSet::new();
+        let mut origins: Vec<Name> = sets
+            .keys()
+            .filter(|k| k.record_type == RecordType::SOA)
+            .map(|k| Name::from(k.name.clone()).to_lowercase())
+            .collect();
+        let file_origin = origin.to_lowercase();
+        let mut zones: Vec<Zone> = Vec::new();
+        let mut zone_for = |owner: &Name, zones: &mut Vec<Zone>| -> usize {
+            let o = origins
+                .iter()
+                .filter(|o| o.zone_of(owner))
+                .max_by_key(|o| o.num_labels())
+                .cloned()
+                .unwrap_or_else(|| file_origin.clone());
+            if !origins.contains(&o) {
+                origins.push(o.clone());
+            }
+            match zones.iter().position(|z| z.origin == o) {
+                Some(i) => i,
+                None => {
+                    let mut names = HashSet::new();
+                    names.insert(o.clone());
+                    zones.push(Zone {
+                        origin: o,
+                        path: path.to_path_buf(),
+                        records: HashMap::new(),
+                        names,
+                    });
+                    zones.len() - 1
+                }
+            }
+        };
         for (key, set) in sets {
             let owner = Name::from(key.name).to_lowercase();
+            let i = zone_for(&owner, &mut zones);
+            let zone = &mut zones[i];
             let mut n = owner.clone();
-            while origin.zone_of(&n) && names.insert(n.clone()) && n != origin {
+            while zone.origin.zone_of(&n) && zone.names.insert(n.clone()) && n != zone.origin {
                 n = n.base_name();
             }
-            records
+            zone.records
                 .entry((owner, key.record_type))
                 .or_default()
                 .extend(set.records_without_rrsigs().cloned());
         }
-        names.insert(origin.clone());
-        Ok(Zone {
-            origin,
-            path: path.to_path_buf(),
-            records,
-            names,
-        })
+        if zones.is_empty() {
+            zone_for(&file_origin, &mut zones);
+        }
+        Ok(zones)
     }
 
     /// True when `name` is at or below this zone's origin.
@@ -173,9 +204,26 @@ mod tests {
     }
 
     #[test]
+    fn one_file_can_hold_forward_and_reverse_zones() {
+        let text = "$ORIGIN example.org.\n$TTL 300\n@ IN SOA ns hm 1 2 3 4 5\nmail IN A 192.0.2.5\n\
+                    $ORIGIN 2.0.192.in-addr.arpa.\n@ IN SOA ns.example.org. hm.example.org. 1 2 3 4 5\n5 IN PTR mail.example.org.\n";
+        let zones = Zone::parse(text, Path::new("x")).unwrap();
+        assert_eq!(zones.len(), 2);
+        let rev = zones
+            .iter()
+            .find(|z| z.origin.to_ascii() == "2.0.192.in-addr.arpa.")
+            .unwrap();
+        let n = Name::from_ascii("5.2.0.192.in-addr.arpa.").unwrap();
+        assert!(matches!(
+            rev.lookup(&n, RecordType::PTR),
+            ZoneAnswer::Records(_)
+        ));
+    }
+
+    #[test]
     fn empty_non_terminal_is_nodata_and_unknown_is_nxdomain() {
         let text = "$ORIGIN example.org.\n$TTL 300\na.b IN A 192.0.2.1\n";
-        let z = Zone::parse(text, Path::new("x")).unwrap();
+        let z = Zone::parse(text, Path::new("x")).unwrap().remove(0);
         let b = Name::from_ascii("b.example.org.").unwrap();
         let c = Name::from_ascii("c.example.org.").unwrap();
         assert!(matches!(z.lookup(&b, RecordType::A), ZoneAnswer::NoData));
