@@ -260,14 +260,38 @@ async fn two_spf_records_are_reported_and_the_evaluators_disagreement_is_visible
     let f = findings_for("two.campus.ac.uk", DnsPolicy::default()).await;
     let c = codes(&f);
     assert!(c.contains(&"MD402"), "{c:?}");
-    // Our evaluator says permerror (RFC 7208 §4.5); whatever mail-auth says is kept, and if it
-    // differs the difference is a finding rather than silently dropped.
-    let sent = f
-        .iter()
-        .find(|f| f.code == "MD410" || f.code == "MD412")
-        .expect("verdict finding");
-    let disagreement = f.iter().any(|f| f.code == "MD411");
-    assert!(sent.code == "MD410" || disagreement, "{f:#?}");
+    // mail-auth 0.13.3 uses the first record that parses and says pass; RFC 7208 §4.5 says
+    // permerror. The disagreement is a finding and the pass is not counted for DMARC.
+    let d = f.iter().find(|f| f.code == "MD411").expect("MD411");
+    assert!(
+        d.message
+            .contains("mail-auth says pass but maildrift's evaluator says permerror"),
+        "{}",
+        d.message
+    );
+    assert!(!c.contains(&"MD412"));
+}
+
+#[tokio::test]
+async fn disputed_pass_does_not_carry_dmarc() {
+    let server = start_files(ALL_ZONES, Faults::default()).await;
+    let resolver = resolver_for(server.addr);
+    let snap = snapshot(
+        "test",
+        &[
+            ("noreplyaddress", "noreply@two.campus.ac.uk"),
+            ("smtphosts", "relay.campus.ac.uk"),
+        ],
+        &[],
+    );
+    let out = check_environment(&snap, &DnsPolicy::default(), &resolver).await;
+    assert!(
+        out.evidence.headline.contains(
+            "DMARC FAIL (SPF: disputed for 192.0.2.25: mail-auth pass, RFC 7208 evaluation permerror"
+        ),
+        "{}",
+        out.evidence.headline
+    );
 }
 
 #[tokio::test]

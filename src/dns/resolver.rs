@@ -380,7 +380,7 @@ impl Resolver {
                 }
                 let target = plain(&target.0);
                 let rest = Box::pin(self.resolve(&target, rtype, depth + 1)).await;
-                answer.records.push(c);
+                answer.records.push(*c);
                 answer.records.extend(rest.records);
                 answer.status = rest.status;
                 answer.detail = rest.detail;

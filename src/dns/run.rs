@@ -474,6 +474,17 @@ async fn check_spf(
                 ),
             }
             let subject = format!("{domain} {}", s.ip);
+            // A pass only one evaluator gives is not one to build DMARC on: receivers differ
+            // the same way. MD411 already says so; the alignment headline must not say "pass".
+            if verdict == Verdict::Pass && own.verdict != Verdict::Pass {
+                failures.push(format!(
+                    "disputed for {}: mail-auth pass, RFC 7208 evaluation {} ({})",
+                    s.ip,
+                    own.verdict.as_str(),
+                    own.decided_by
+                ));
+                continue;
+            }
             match verdict {
                 Verdict::Pass => acc.push(
                     Finding::new(

@@ -28,7 +28,7 @@ pub struct Zone {
 #[derive(Debug)]
 pub enum ZoneAnswer {
     Records(Vec<Record>),
-    Cname(Record),
+    Cname(Box<Record>),
     NoData,
     NxDomain,
 }
@@ -129,7 +129,7 @@ impl Zone {
                 .get(&(name.clone(), RecordType::CNAME))
                 .and_then(|v| v.first())
         {
-            return ZoneAnswer::Cname(c.clone());
+            return ZoneAnswer::Cname(Box::new(c.clone()));
         }
         if self.names.contains(&name) {
             ZoneAnswer::NoData
