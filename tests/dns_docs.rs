@@ -2,7 +2,8 @@
 
 #[test]
 fn every_dns_code_is_documented_once_and_in_its_range() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/findings-dns.md")).unwrap();
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/findings-dns.md"))
+        .unwrap();
     let mut seen = std::collections::BTreeSet::new();
     for k in maildrift::dns::KINDS {
         assert!(seen.insert(k.code), "duplicate {}", k.code);
@@ -15,7 +16,11 @@ fn every_dns_code_is_documented_once_and_in_its_range() {
         };
         assert!(!range.is_empty());
         let row = format!("| {} | {} | {} |", k.code, k.name, k.severity);
-        assert!(doc.contains(&row), "docs/findings-dns.md lacks the row for {}: {row}", k.code);
+        assert!(
+            doc.contains(&row),
+            "docs/findings-dns.md lacks the row for {}: {row}",
+            k.code
+        );
         assert!(!k.remedy.is_empty());
     }
 }

@@ -296,6 +296,69 @@ fn zone_syntax_error_names_file_and_line() {
     );
 }
 
+#[tokio::test]
+async fn include_that_servfails_is_temperror_for_both_evaluators_and_errors_the_check() {
+    let s = fault_server().await;
+    let r = resolver_for(s.addr);
+    let ctx = maildrift::dns::Ctx::new(&r);
+    let ip = "192.0.2.25".parse().unwrap();
+    let own = maildrift::dns::spf::evaluate(
+        &ctx,
+        "inclbroken.campus.ac.uk",
+        ip,
+        "a@inclbroken.campus.ac.uk",
+        "relay.campus.ac.uk",
+    )
+    .await;
+    let theirs = maildrift::dns::spf::mail_auth_verdict(
+        &ctx,
+        ip,
+        "a@inclbroken.campus.ac.uk",
+        "relay.campus.ac.uk",
+    )
+    .await
+    .unwrap();
+    use maildrift::dns::spf::Verdict;
+    assert_eq!(
+        (own.verdict, theirs),
+        (Verdict::TempError, Verdict::TempError)
+    );
+    let snap = snapshot(
+        "test",
+        &[
+            ("noreplyaddress", "noreply@inclbroken.campus.ac.uk"),
+            ("smtphosts", "relay.campus.ac.uk"),
+        ],
+        &[],
+    );
+    let out = check_environment(&snap, &DnsPolicy::default(), &r).await;
+    let spf = out.checks.iter().find(|c| c.check == "spf").unwrap();
+    assert_eq!(spf.state, CheckState::Errored);
+    assert!(
+        !out.findings
+            .iter()
+            .any(|f| f.code == "MD410" || f.code == "MD610"),
+        "{:#?}",
+        out.findings
+    );
+}
+
+#[test]
+fn dns_server_option_accepts_ip_with_and_without_port() {
+    use maildrift::dns::parse_server;
+    assert_eq!(
+        parse_server("192.0.2.53").unwrap().to_string(),
+        "192.0.2.53:53"
+    );
+    assert_eq!(parse_server("127.0.0.1:5353").unwrap().port(), 5353);
+    assert_eq!(
+        parse_server("[::1]:5353").unwrap().to_string(),
+        "[::1]:5353"
+    );
+    assert_eq!(parse_server("::1").unwrap().port(), 53);
+    assert!(parse_server("dns.example").is_err());
+}
+
 #[test]
 fn offline_without_zones_is_refused() {
     assert!(

@@ -25,9 +25,10 @@ pub struct Record {
 /// True for TXT strings that are DMARC records.
 pub fn is_dmarc(txt: &str) -> bool {
     let t = txt.trim_start();
-    t.len() >= 8
-        && t[..8].eq_ignore_ascii_case("v=DMARC1")
-        && t[8..].trim_start().chars().next().is_none_or(|c| c == ';')
+    t.get(..8)
+        .is_some_and(|v| v.eq_ignore_ascii_case("v=DMARC1"))
+        && t.get(8..)
+            .is_some_and(|rest| rest.trim_start().chars().next().is_none_or(|c| c == ';'))
 }
 
 pub fn parse(txt: &str) -> Result<Record, String> {
@@ -152,6 +153,8 @@ mod tests {
     #[test]
     fn record_needs_version_first_and_a_policy() {
         assert!(parse("p=none; v=DMARC1").is_err());
+        assert!(!is_dmarc("v=DMARC€; p=none"));
+        assert!(report_domain("mailto€x").is_err());
         assert!(parse("v=DMARC1; rua=mailto:a@example.org").is_err());
         let r =
             parse("v=DMARC1; p=quarantine; pct=50; aspf=s; rua=mailto:d@example.org!10m").unwrap();

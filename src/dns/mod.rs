@@ -23,7 +23,7 @@ use crate::report::model::{CheckRun, CheckState};
 
 pub use kinds::*;
 pub use policy::{DmarcPolicy, DnsPolicy};
-pub use resolver::{Answer, Origin, Resolver, ResolverOptions, Status};
+pub use resolver::{Answer, Origin, Resolver, ResolverOptions, Status, parse_server};
 pub use run::check_environment;
 
 /// Finding codes raised by the DNS checks.

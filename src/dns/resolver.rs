@@ -49,6 +49,19 @@ impl Default for ResolverOptions {
     }
 }
 
+/// Parses `--dns-server`: `IP`, `IP:PORT` or `[IPv6]:PORT`; the port defaults to 53.
+pub fn parse_server(s: &str) -> Result<SocketAddr, DnsError> {
+    let s = s.trim();
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    s.parse::<SocketAddr>().map_err(|_| {
+        DnsError::Setup(format!(
+            "--dns-server `{s}` is not IP, IP:PORT or [IPv6]:PORT (host names are not accepted: they would need DNS to find DNS)"
+        ))
+    })
+}
+
 /// The outcome of one question. Everything after `NoData` means "could not ask", which the
 /// checks must never report as "no record".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -650,11 +650,13 @@ async fn check_dkim(
 }
 
 fn short_key(b64: &str) -> String {
-    let s: String = b64.split_whitespace().collect();
+    let s: Vec<char> = b64.chars().filter(|c| !c.is_whitespace()).collect();
     if s.len() <= 24 {
-        s
+        s.into_iter().collect()
     } else {
-        format!("{}…{}", &s[..12], &s[s.len() - 12..])
+        let head: String = s[..12].iter().collect();
+        let tail: String = s[s.len() - 12..].iter().collect();
+        format!("{head}…{tail}")
     }
 }
 

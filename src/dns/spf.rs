@@ -128,9 +128,10 @@ pub struct Record {
 /// True for TXT strings that are SPF records (`v=spf1` followed by a space or nothing).
 pub fn is_spf(txt: &str) -> bool {
     let t = txt.trim_start();
-    t.len() >= 6
-        && t[..6].eq_ignore_ascii_case("v=spf1")
-        && t[6..].chars().next().is_none_or(|c| c == ' ')
+    // `get` rather than indexing: TXT data is arbitrary bytes and may split a UTF-8 char.
+    t.get(..6).is_some_and(|v| v.eq_ignore_ascii_case("v=spf1"))
+        && t.get(6..)
+            .is_some_and(|rest| rest.chars().next().is_none_or(|c| c == ' '))
 }
 
 /// Parses one SPF record; the error names the offending term.
@@ -1073,5 +1074,23 @@ mod tests {
         assert!(is_spf("v=spf1 -all"));
         assert!(is_spf("v=spf1"));
         assert!(!is_spf("v=spf10 -all"));
+        assert!(!is_spf("v=sp€1 -all"));
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics_the_parser_or_expander() {
+        for t in [
+            "v=spf1 €",
+            "v=spf1 a:%{",
+            "v=spf1 a:%{i",
+            "v=spf1 ip4:",
+            "v=spf1 -",
+            "v=spf1 a//",
+            "v=spf1 mx:/",
+            "v=spf1 include:%{x}",
+        ] {
+            let _ = parse(t);
+            let _ = expand(t, &vars());
+        }
     }
 }
