@@ -123,3 +123,12 @@ async fn no_selector_means_unsigned_mail() {
     let out = check_environment(&snap, &DnsPolicy::default(), &resolver).await;
     assert_eq!(dkim_codes(&out), vec!["MD501"]);
 }
+
+#[tokio::test]
+async fn two_key_records_under_one_selector_are_an_error() {
+    let ed = test_key("ed.spki");
+    assert_eq!(
+        dkim_codes(&run("dupe.campus.ac.uk", Some((&ed, true))).await),
+        vec!["MD509"]
+    );
+}

@@ -197,3 +197,19 @@ async fn domain_without_any_dmarc_record_is_missing() {
         out.evidence.headline
     );
 }
+
+#[tokio::test]
+async fn unknown_policy_value_is_an_invalid_record() {
+    let out = run(
+        &[("noreplyaddress", "noreply@badpolicy.campus.ac.uk")],
+        &[],
+        DnsPolicy::default(),
+    )
+    .await;
+    let bad = out
+        .findings
+        .iter()
+        .find(|f| f.code == "MD603")
+        .expect("MD603");
+    assert!(bad.message.contains("p=maybe"), "{}", bad.message);
+}

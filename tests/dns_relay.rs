@@ -124,3 +124,13 @@ async fn mx_missing_null_and_required_are_told_apart() {
     assert_eq!(r.actual.as_deref(), Some("10 mx.campus.ac.uk"));
     assert!(!has(&out, "MD701"));
 }
+
+#[tokio::test]
+async fn missing_noreply_address_leaves_the_sender_domain_unknown() {
+    let out = run(&[("smtphosts", "relay.campus.ac.uk")], DnsPolicy::default()).await;
+    assert!(has(&out, "MD709"));
+    assert_eq!(
+        out.evidence.headline,
+        "No sender domain: set noreplyaddress."
+    );
+}

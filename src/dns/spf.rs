@@ -1079,7 +1079,10 @@ mod tests {
 
     #[test]
     fn reverse_names_for_ptr_questions() {
-        assert_eq!(reverse_name("192.0.2.25".parse().unwrap()), "25.2.0.192.in-addr.arpa");
+        assert_eq!(
+            reverse_name("192.0.2.25".parse().unwrap()),
+            "25.2.0.192.in-addr.arpa"
+        );
         assert_eq!(
             reverse_name("2001:db8::1".parse().unwrap()),
             "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
