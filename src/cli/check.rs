@@ -26,6 +26,12 @@ pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
     let now = output::now()?;
     let jobs = args.jobs.or(config.jobs).unwrap_or(collect::DEFAULT_JOBS);
     let collected = collect::collect(&targets, &collect::Options { jobs, progress: !g.quiet }).await;
+    // The report may go to a file only; the terminal (a CI log) must still say why the run fails.
+    for c in &collected {
+        if let Err(e) = &c.result {
+            eprintln!("maildrift: error: {e}");
+        }
+    }
     let external = if args.dns.no_dns {
         External::default()
     } else {
