@@ -3,7 +3,7 @@
 //! with a clean, reproducible environment (no inherited MAILDRIFT_* variables, no keyring,
 //! NO_COLOR=1).
 //!
-//! Use with `mod support; mod cli_common;` in the test file.
+//! Use with `mod cli_common; mod support;` in every test file (the helpers start fake sites).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
