@@ -12,8 +12,14 @@ use support::fake_moodle::{FakeMoodle, FakeSite, Fault};
 /// The clean baseline with two settings the sites don't have, each with a trailing comment.
 fn stale_baseline() -> String {
     let text = CLEAN_BASELINE
-        .replace("mailnewline = \"LF\"", "mailnewline = \"CRLF\"   # for the old relay")
-        .replace("smtpauthtype = \"LOGIN\"   # keep LOGIN", "smtpauthtype = \"PLAIN\"   # keep LOGIN");
+        .replace(
+            "mailnewline = \"LF\"",
+            "mailnewline = \"CRLF\"   # for the old relay",
+        )
+        .replace(
+            "smtpauthtype = \"LOGIN\"   # keep LOGIN",
+            "smtpauthtype = \"PLAIN\"   # keep LOGIN",
+        );
     assert_ne!(text, CLEAN_BASELINE);
     text
 }
@@ -26,8 +32,12 @@ fn world(fake: &FakeMoodle) -> World {
     w
 }
 
-const SNAPS: [&str; 4] =
-    ["--snapshot", "production=snaps/production.json", "--snapshot", "staging=snaps/staging.json"];
+const SNAPS: [&str; 4] = [
+    "--snapshot",
+    "production=snaps/production.json",
+    "--snapshot",
+    "staging=snaps/staging.json",
+];
 
 fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let mut v = vec!["baseline", "accept"];
@@ -38,7 +48,10 @@ fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 
 fn stamp(w: &World) -> (Vec<u8>, std::time::SystemTime) {
     let p = w.path("baseline.toml");
-    (std::fs::read(&p).unwrap(), std::fs::metadata(&p).unwrap().modified().unwrap())
+    (
+        std::fs::read(&p).unwrap(),
+        std::fs::metadata(&p).unwrap().modified().unwrap(),
+    )
 }
 
 #[test]
@@ -51,8 +64,16 @@ fn accept_with_yes_changes_only_the_accepted_setting_and_keeps_comments_and_exce
     let expected = stale_baseline().replace("mailnewline = \"CRLF\"", "mailnewline = \"LF\"");
     assert_eq!(after, expected, "{}", out.both());
     // The proposed change was shown as a diff.
-    assert!(out.stdout.contains("-mailnewline = \"CRLF\""), "{}", out.both());
-    assert!(out.stdout.contains("+mailnewline = \"LF\""), "{}", out.both());
+    assert!(
+        out.stdout.contains("-mailnewline = \"CRLF\""),
+        "{}",
+        out.both()
+    );
+    assert!(
+        out.stdout.contains("+mailnewline = \"LF\""),
+        "{}",
+        out.both()
+    );
 }
 
 #[test]
@@ -82,7 +103,10 @@ fn accept_with_a_failing_site_exits_1_and_leaves_the_file_unchanged() {
     assert!(out.stderr.contains("staging"), "{}", out.both());
     assert!(out.stderr.contains("not changed"), "{}", out.both());
     assert_eq!(stamp(&w), before);
-    let leftovers: Vec<_> = std::fs::read_dir(w.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(w.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(leftovers.len(), 2, "{leftovers:?}");
 }
 
@@ -94,7 +118,10 @@ fn accept_live_from_the_sites_writes_their_value() {
     let out = w.run(&["baseline", "accept", "--setting", "mailnewline", "--yes"]);
     assert_eq!(out.code, 0, "{}", out.both());
     let after = std::fs::read_to_string(w.path("baseline.toml")).unwrap();
-    assert_eq!(after, stale_baseline().replace("mailnewline = \"CRLF\"", "mailnewline = \"LF\""));
+    assert_eq!(
+        after,
+        stale_baseline().replace("mailnewline = \"CRLF\"", "mailnewline = \"LF\"")
+    );
 }
 
 #[test]
@@ -104,12 +131,25 @@ fn accept_all_mismatches_writes_every_differing_setting_and_nothing_else() {
     let out = w.run(&args(&["--all-mismatches", "--yes"]));
     assert_eq!(out.code, 0, "{}", out.both());
     let after = std::fs::read_to_string(w.path("baseline.toml")).unwrap();
-    assert_eq!(after, CLEAN_BASELINE.replace("mailnewline = \"LF\"", "mailnewline = \"LF\"   # for the old relay"));
+    assert_eq!(
+        after,
+        CLEAN_BASELINE.replace(
+            "mailnewline = \"LF\"",
+            "mailnewline = \"LF\"   # for the old relay"
+        )
+    );
     // Now nothing differs: a second run changes nothing and says so.
     let again = w.run(&args(&["--all-mismatches", "--yes"]));
     assert_eq!(again.code, 0, "{}", again.both());
-    assert!(again.stdout.contains("nothing to change"), "{}", again.both());
-    assert_eq!(std::fs::read_to_string(w.path("baseline.toml")).unwrap(), after);
+    assert!(
+        again.stdout.contains("nothing to change"),
+        "{}",
+        again.both()
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.path("baseline.toml")).unwrap(),
+        after
+    );
 }
 
 #[test]

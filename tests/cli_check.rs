@@ -12,7 +12,12 @@ fn codes(report: &serde_json::Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap_or_else(|| panic!("no findings array: {report}"))
         .iter()
-        .map(|f| (f["code"].as_str().unwrap_or("").to_string(), f["environment"].as_str().unwrap_or("").to_string()))
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap_or("").to_string(),
+                f["environment"].as_str().unwrap_or("").to_string(),
+            )
+        })
         .collect()
 }
 
@@ -25,7 +30,8 @@ fn with_baseline(fake: &FakeMoodle) -> World {
 /// Production relays through a host the baseline does not allow.
 fn drifting_production() -> FakeMoodle {
     FakeMoodle::start(vec![
-        FakeSite::production("production", TOKEN).setting("smtphosts", "rogue-relay.example.net:25"),
+        FakeSite::production("production", TOKEN)
+            .setting("smtphosts", "rogue-relay.example.net:25"),
         FakeSite::staging("staging", TOKEN),
     ])
 }
@@ -48,8 +54,16 @@ fn check_with_a_setting_off_the_baseline_exits_2_and_names_it() {
     let w = with_baseline(&fake);
     let out = w.run(&["check", "--no-dns", "--format", "json"]);
     assert_eq!(out.code, 2, "{}", out.both());
-    assert!(codes(&out.json()).contains(&("MD101".into(), "production".into())), "{}", out.stdout);
-    assert!(out.stdout.contains("rogue-relay.example.net:25"), "{}", out.stdout);
+    assert!(
+        codes(&out.json()).contains(&("MD101".into(), "production".into())),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("rogue-relay.example.net:25"),
+        "{}",
+        out.stdout
+    );
     let table = w.run(&["check", "--no-dns", "--format", "table"]);
     assert_eq!(table.code, 2, "{}", table.both());
     assert!(table.stdout.contains("MD101"), "{}", table.both());
@@ -63,8 +77,19 @@ fn check_fail_on_warning_turns_warnings_only_into_exit_2() {
     assert_eq!(default.code, 0, "{}", default.both());
     let report = default.json();
     assert_eq!(report["summary"]["errors"], 0);
-    assert!(report["summary"]["warnings"].as_u64().unwrap() > 0, "the fixture needs warnings: {}", default.stdout);
-    let strict = w.run(&["check", "--no-dns", "--format", "json", "--fail-on", "warning"]);
+    assert!(
+        report["summary"]["warnings"].as_u64().unwrap() > 0,
+        "the fixture needs warnings: {}",
+        default.stdout
+    );
+    let strict = w.run(&[
+        "check",
+        "--no-dns",
+        "--format",
+        "json",
+        "--fail-on",
+        "warning",
+    ]);
     assert_eq!(strict.code, 2, "{}", strict.both());
     assert_eq!(strict.json()["fail_on"], "warning");
 }
@@ -86,14 +111,25 @@ fn check_with_an_unreachable_site_exits_1_and_still_reports_the_other_sites_find
     w.write("baseline.toml", CLEAN_BASELINE);
     let out = w.run(&["check", "--no-dns", "--format", "json", "-o", "r.json"]);
     assert_eq!(out.code, 1, "{}", out.both());
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(w.path("r.json")).unwrap()).unwrap();
-    assert!(codes(&report).contains(&("MD101".into(), "production".into())), "{report}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("r.json")).unwrap()).unwrap();
+    assert!(
+        codes(&report).contains(&("MD101".into(), "production".into())),
+        "{report}"
+    );
     let staging = &report["environments"][1];
     assert_eq!(staging["name"], "staging");
     assert_eq!(staging["state"], "failed");
-    assert!(staging["error"].as_str().unwrap().contains("refused"), "{staging}");
+    assert!(
+        staging["error"].as_str().unwrap().contains("refused"),
+        "{staging}"
+    );
     // With the report in a file, the terminal (the CI log) must still say why the run failed.
-    assert!(out.stderr.contains("staging") && out.stderr.contains("refused"), "{}", out.both());
+    assert!(
+        out.stderr.contains("staging") && out.stderr.contains("refused"),
+        "{}",
+        out.both()
+    );
 }
 
 #[test]
@@ -113,9 +149,17 @@ fn check_with_snapshot_files_runs_offline() {
         "staging=snaps/staging.json",
     ]);
     assert_eq!(out.code, 0, "{}", out.both());
-    assert!(fake.requests().is_empty(), "check --snapshot contacted a site: {:?}", fake.requests());
+    assert!(
+        fake.requests().is_empty(),
+        "check --snapshot contacted a site: {:?}",
+        fake.requests()
+    );
     let report = out.json();
-    assert_eq!(report["environments"][0]["origin"], "snaps/production.json", "{}", out.stdout);
+    assert_eq!(
+        report["environments"][0]["origin"], "snaps/production.json",
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -144,11 +188,12 @@ fn check_writes_each_format_to_its_file_and_the_last_to_stdout() {
     let fake = drifting_production();
     let w = with_baseline(&fake);
     let out = w.run(&[
-        "check", "--no-dns", "--format", "json", "-o", "r.json", "--format", "junit", "-o", "r.xml", "--format",
-        "markdown",
+        "check", "--no-dns", "--format", "json", "-o", "r.json", "--format", "junit", "-o",
+        "r.xml", "--format", "markdown",
     ]);
     assert_eq!(out.code, 2, "{}", out.both());
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(w.path("r.json")).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("r.json")).unwrap()).unwrap();
     assert_eq!(report["schema"], "maildrift.report/1");
     assert!(codes(&report).iter().any(|(c, _)| c == "MD101"));
 
@@ -158,27 +203,45 @@ fn check_writes_each_format_to_its_file_and_the_last_to_stdout() {
     loop {
         match reader.read_event() {
             Ok(quick_xml::events::Event::Eof) => break,
-            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => match e.name().as_ref() {
-                b"testcase" => testcases += 1,
-                b"failure" => failures += 1,
-                _ => {}
-            },
+            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => {
+                match e.name().as_ref() {
+                    b"testcase" => testcases += 1,
+                    b"failure" => failures += 1,
+                    _ => {}
+                }
+            }
             Ok(_) => {}
-            Err(e) => panic!("JUnit is not well-formed XML at {}: {e}\n{xml}", reader.buffer_position()),
+            Err(e) => panic!(
+                "JUnit is not well-formed XML at {}: {e}\n{xml}",
+                reader.buffer_position()
+            ),
         }
     }
     assert!(testcases > 0 && failures > 0, "{xml}");
 
     // Markdown went to stdout; neither JSON nor XML did.
     assert!(out.stdout.contains("MD101"), "{}", out.both());
-    assert!(out.stdout.contains('|') || out.stdout.contains('#'), "{}", out.stdout);
-    assert!(!out.stdout.trim_start().starts_with('{') && !out.stdout.contains("<?xml"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains('|') || out.stdout.contains('#'),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.trim_start().starts_with('{') && !out.stdout.contains("<?xml"),
+        "{}",
+        out.stdout
+    );
 
     // Written atomically: no temporary files left next to them.
-    let mut names: Vec<String> =
-        std::fs::read_dir(w.dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(w.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
-    assert_eq!(names, ["baseline.toml", "maildrift.toml", "r.json", "r.xml"]);
+    assert_eq!(
+        names,
+        ["baseline.toml", "maildrift.toml", "r.json", "r.xml"]
+    );
 }
 
 #[test]
@@ -187,7 +250,11 @@ fn check_with_a_malformed_baseline_exits_1_and_points_at_file_line_and_column() 
     let w = World::two_sites(&fake, Some("baseline.toml"));
     // Line 14: a setting name maildrift does not know (a typo must not disable a check).
     let bad = CLEAN_BASELINE.replace("mailnewline = \"LF\"", "mailnewlin = \"LF\"");
-    assert_eq!(bad.lines().nth(13), Some("mailnewlin = \"LF\""), "fixture moved");
+    assert_eq!(
+        bad.lines().nth(13),
+        Some("mailnewlin = \"LF\""),
+        "fixture moved"
+    );
     w.write("baseline.toml", &bad);
     let out = w.run(&["check", "--no-dns", "--format", "json"]);
     assert_eq!(out.code, 1, "{}", out.both());
@@ -195,12 +262,25 @@ fn check_with_a_malformed_baseline_exits_1_and_points_at_file_line_and_column() 
     assert!(out.stdout.is_empty(), "{}", out.both());
 
     // A TOML syntax error too.
-    w.write("baseline.toml", &CLEAN_BASELINE.replace("noemailever = \"0\"", "noemailever = \"0"));
+    w.write(
+        "baseline.toml",
+        &CLEAN_BASELINE.replace("noemailever = \"0\"", "noemailever = \"0"),
+    );
     let out = w.run(&["check", "--no-dns", "--format", "json"]);
     assert_eq!(out.code, 1, "{}", out.both());
-    let pos = out.stderr.find("baseline.toml:").unwrap_or_else(|| panic!("{}", out.both()));
-    let after: String = out.stderr[pos + "baseline.toml:".len()..].chars().take_while(|c| c.is_ascii_digit() || *c == ':').collect();
-    assert!(after.starts_with("15:"), "expected line 15, got {after:?}: {}", out.both());
+    let pos = out
+        .stderr
+        .find("baseline.toml:")
+        .unwrap_or_else(|| panic!("{}", out.both()));
+    let after: String = out.stderr[pos + "baseline.toml:".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ':')
+        .collect();
+    assert!(
+        after.starts_with("15:"),
+        "expected line 15, got {after:?}: {}",
+        out.both()
+    );
 }
 
 #[test]
@@ -227,17 +307,20 @@ fn check_without_a_config_exits_1_with_a_hint() {
 #[test]
 fn demo_check_finds_relay_drift_an_expired_exception_and_the_divert_mismatch() {
     let demo = demo_dir();
-    let out = run_cmd(bare_cmd(&demo).arg("--config").arg(demo.join("maildrift.toml")).args([
-        "check",
-        "--no-dns",
-        "--format",
-        "json",
-    ]));
+    let out = run_cmd(
+        bare_cmd(&demo)
+            .arg("--config")
+            .arg(demo.join("maildrift.toml"))
+            .args(["check", "--no-dns", "--format", "json"]),
+    );
     assert_eq!(out.code, 2, "{}", out.both());
     let report = out.json();
     let found = codes(&report);
     let has = |code: &str| found.iter().any(|(c, _)| c == code);
     assert!(has("MD101"), "{found:?}");
     assert!(has("MD002"), "expired exception: {found:?}");
-    assert!(has("MD305") || out.stdout.contains("divertallemailsto"), "{found:?}");
+    assert!(
+        has("MD305") || out.stdout.contains("divertallemailsto"),
+        "{found:?}"
+    );
 }

@@ -20,7 +20,11 @@ fn diff_of_two_live_sites_shows_the_differing_settings_and_exits_2() {
         "moodle-staging-sink@example.edu",
         "noreplyaddress",
     ] {
-        assert!(out.stdout.contains(needle), "missing {needle:?}:\n{}", out.both());
+        assert!(
+            out.stdout.contains(needle),
+            "missing {needle:?}:\n{}",
+            out.both()
+        );
     }
     // Equal settings are not listed.
     assert!(!out.stdout.contains("mailnewline"), "{}", out.both());
@@ -34,7 +38,11 @@ fn diff_of_the_same_snapshot_twice_exits_0_and_says_they_are_the_same() {
     assert_eq!(w.run(&["pull", "production", "-o", "prod.json"]).code, 0);
     let out = w.run(&["diff", "prod.json", "prod.json"]);
     assert_eq!(out.code, 0, "{}", out.both());
-    assert!(out.stdout.contains("have the same mail settings"), "{}", out.both());
+    assert!(
+        out.stdout.contains("have the same mail settings"),
+        "{}",
+        out.both()
+    );
 }
 
 #[test]
@@ -45,7 +53,12 @@ fn diff_of_two_snapshot_files_needs_no_config() {
     drop(fake);
     // A directory with no maildrift.toml, no --config, no MAILDRIFT_CONFIG.
     let elsewhere = tempfile::tempdir().unwrap();
-    let out = run_cmd(bare_cmd(elsewhere.path()).arg("diff").arg(w.path("snaps/staging.json")).arg(w.path("snaps/production.json")));
+    let out = run_cmd(
+        bare_cmd(elsewhere.path())
+            .arg("diff")
+            .arg(w.path("snaps/staging.json"))
+            .arg(w.path("snaps/production.json")),
+    );
     assert_eq!(out.code, 2, "{}", out.both());
     assert!(out.stdout.contains("smtphosts"), "{}", out.both());
     assert!(!out.stderr.contains("config"), "{}", out.both());
@@ -70,7 +83,10 @@ fn diff_in_every_format_exits_2_and_writes_something() {
         let out = w.run(&["diff", "staging", "production", "--format", format]);
         assert_eq!(out.code, 2, "{format}: {}", out.both());
         assert!(out.stdout.contains("smtphosts"), "{format}: {}", out.both());
-        assert!(!out.stdout.contains('\u{1b}'), "{format}: colour despite NO_COLOR");
+        assert!(
+            !out.stdout.contains('\u{1b}'),
+            "{format}: colour despite NO_COLOR"
+        );
     }
 }
 
@@ -78,7 +94,8 @@ fn diff_in_every_format_exits_2_and_writes_something() {
 fn diff_shows_multi_line_settings_as_unified_diff_lines() {
     let fake = FakeMoodle::start(vec![
         FakeSite::production("production", TOKEN),
-        FakeSite::staging("staging", TOKEN).setting("allowedemaildomains", "example.edu\nstaging.example.edu"),
+        FakeSite::staging("staging", TOKEN)
+            .setting("allowedemaildomains", "example.edu\nstaging.example.edu"),
     ]);
     let w = World::two_sites(&fake, None);
     let out = w.run(&["diff", "staging", "production"]);
@@ -87,7 +104,11 @@ fn diff_shows_multi_line_settings_as_unified_diff_lines() {
     assert!(lines.contains(&"-staging.example.edu"), "{}", out.stdout);
     assert!(lines.contains(&"+moodle.example.edu"), "{}", out.stdout);
     // The common line is context, not a change.
-    assert!(!lines.contains(&"-example.edu") && !lines.contains(&"+example.edu"), "{}", out.stdout);
+    assert!(
+        !lines.contains(&"-example.edu") && !lines.contains(&"+example.edu"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -101,10 +122,21 @@ fn diff_shows_secrets_only_as_set_or_not_set() {
     for format in ["table", "json", "markdown", "junit"] {
         let out = w.run(&["diff", "staging", "production", "--format", format]);
         assert_eq!(out.code, 2, "{}", out.both());
-        assert!(!out.stdout.contains(SECRET) && !out.stderr.contains(SECRET), "{format}: {}", out.both());
+        assert!(
+            !out.stdout.contains(SECRET) && !out.stderr.contains(SECRET),
+            "{format}: {}",
+            out.both()
+        );
         if format == "table" {
-            let line = out.stdout.lines().find(|l| l.starts_with("smtppass")).unwrap_or_else(|| panic!("{}", out.stdout));
-            assert!(line.contains("not set") && line.trim_end().ends_with("set"), "{line}");
+            let line = out
+                .stdout
+                .lines()
+                .find(|l| l.starts_with("smtppass"))
+                .unwrap_or_else(|| panic!("{}", out.stdout));
+            assert!(
+                line.contains("not set") && line.trim_end().ends_with("set"),
+                "{line}"
+            );
         }
     }
 }

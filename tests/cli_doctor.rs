@@ -25,11 +25,28 @@ fn doctor_offline_shows_the_token_source_and_contacts_no_site() {
     let w = world(&fake);
     let out = w.run(&["doctor", "--offline"]);
     assert_eq!(out.code, 0, "{}", out.both());
-    assert!(out.stdout.contains("using: env var MAILDRIFT_TOKEN_PRODUCTION"), "{}", out.both());
-    assert!(out.stdout.contains("using: env var STAGING_WS_TOKEN"), "{}", out.both());
+    assert!(
+        out.stdout
+            .contains("using: env var MAILDRIFT_TOKEN_PRODUCTION"),
+        "{}",
+        out.both()
+    );
+    assert!(
+        out.stdout.contains("using: env var STAGING_WS_TOKEN"),
+        "{}",
+        out.both()
+    );
     assert!(out.stdout.contains("keyring = false"), "{}", out.both());
-    assert!(!out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN), "{}", out.both());
-    assert!(!out.stdout.contains("4.5.8"), "offline shows no site answer:\n{}", out.both());
+    assert!(
+        !out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN),
+        "{}",
+        out.both()
+    );
+    assert!(
+        !out.stdout.contains("4.5.8"),
+        "offline shows no site answer:\n{}",
+        out.both()
+    );
     assert!(fake.requests().is_empty(), "{:?}", fake.requests());
 }
 
@@ -39,11 +56,34 @@ fn doctor_shows_token_source_and_the_sites_release() {
     let w = world(&fake);
     let out = w.run(&["doctor"]);
     assert_eq!(out.code, 0, "{}", out.both());
-    assert!(out.stdout.contains("env var MAILDRIFT_TOKEN_PRODUCTION"), "{}", out.both());
-    assert!(out.stdout.contains("env var STAGING_WS_TOKEN"), "{}", out.both());
-    assert_eq!(out.stdout.matches("Moodle 4.5.8+ (Build: 20260126)").count(), 2, "{}", out.both());
-    assert!(out.stdout.contains("local_maildrift 2026112900"), "{}", out.both());
-    assert!(!out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN), "{}", out.both());
+    assert!(
+        out.stdout.contains("env var MAILDRIFT_TOKEN_PRODUCTION"),
+        "{}",
+        out.both()
+    );
+    assert!(
+        out.stdout.contains("env var STAGING_WS_TOKEN"),
+        "{}",
+        out.both()
+    );
+    assert_eq!(
+        out.stdout
+            .matches("Moodle 4.5.8+ (Build: 20260126)")
+            .count(),
+        2,
+        "{}",
+        out.both()
+    );
+    assert!(
+        out.stdout.contains("local_maildrift 2026112900"),
+        "{}",
+        out.both()
+    );
+    assert!(
+        !out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN),
+        "{}",
+        out.both()
+    );
 }
 
 #[test]
@@ -59,5 +99,9 @@ fn doctor_with_a_missing_token_or_a_rejected_one_exits_1_and_says_so() {
     assert!(out.stdout.contains("invalidtoken"), "{}", out.both());
     assert!(out.stdout.contains("STAGING_WS_TOKEN"), "{}", out.both());
     assert_eq!(out.stdout.matches("PROBLEM").count(), 2, "{}", out.both());
-    assert!(!out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN), "{}", out.both());
+    assert!(
+        !out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN),
+        "{}",
+        out.both()
+    );
 }

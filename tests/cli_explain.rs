@@ -12,10 +12,20 @@ fn explain_a_known_code_prints_its_remedy() {
     assert_eq!(out.code, 0, "{}", out.both());
     assert!(out.stdout.starts_with("MD101 "), "{}", out.both());
     assert!(out.stdout.contains("What to do: "), "{}", out.both());
-    let remedy = out.stdout.split("What to do: ").nth(1).unwrap().lines().next().unwrap();
+    let remedy = out
+        .stdout
+        .split("What to do: ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
     assert!(remedy.len() > 20, "remedy too short: {remedy:?}");
     // Lower case works too.
-    assert_eq!(run_cmd(bare_cmd(dir.path()).args(["explain", "md101"])).stdout, out.stdout);
+    assert_eq!(
+        run_cmd(bare_cmd(dir.path()).args(["explain", "md101"])).stdout,
+        out.stdout
+    );
 }
 
 #[test]

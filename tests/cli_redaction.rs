@@ -15,7 +15,10 @@ use support::fake_moodle::{FakeMoodle, FakeSite, Fault};
 const SECRETS: [&str; 2] = ["S3cret-smtppass-Value", "S3cret-inbound-Value"];
 
 fn leaks(text: &str) -> Vec<&'static str> {
-    std::iter::once(TOKEN).chain(SECRETS).filter(|s| text.contains(s)).collect()
+    std::iter::once(TOKEN)
+        .chain(SECRETS)
+        .filter(|s| text.contains(s))
+        .collect()
 }
 
 fn leaky_production() -> FakeSite {
@@ -48,14 +51,21 @@ fn no_command_format_error_path_or_log_level_shows_the_token_or_a_secret() {
         Some("baseline.toml"),
     );
     w.write("baseline.toml", CLEAN_BASELINE);
-    w.write("bad-baseline.toml", &CLEAN_BASELINE.replace("noemailever = \"0\"", "noemailever = \"0"));
+    w.write(
+        "bad-baseline.toml",
+        &CLEAN_BASELINE.replace("noemailever = \"0\"", "noemailever = \"0"),
+    );
     let cfg_json = format!(
         r#"{{"release":"4.5.8+","version":"2024100708.05","wwwroot":"https://legacy.example.edu","smtppass":"{}","messageinbound_hostpass":"{}"}}"#,
         SECRETS[0], SECRETS[1]
     );
     let inputs = tempfile::tempdir().unwrap();
     std::fs::write(inputs.path().join("cfg.json"), &cfg_json).unwrap();
-    std::fs::write(inputs.path().join("cfg-bad.json"), format!("{{\"smtppass\":\"{}\",", SECRETS[0])).unwrap();
+    std::fs::write(
+        inputs.path().join("cfg-bad.json"),
+        format!("{{\"smtppass\":\"{}\",", SECRETS[0]),
+    )
+    .unwrap();
     let cfg = inputs.path().join("cfg.json").display().to_string();
     let cfg_bad = inputs.path().join("cfg-bad.json").display().to_string();
 
@@ -67,24 +77,60 @@ fn no_command_format_error_path_or_log_level_shows_the_token_or_a_secret() {
     add(&["pull", "production", "-o", "one.json"]);
     for f in ["table", "json", "markdown", "junit"] {
         add(&["diff", "staging", "production", "--format", f]);
-        add(&["diff", "snaps/staging.json", "snaps/production.json", "--format", f]);
+        add(&[
+            "diff",
+            "snaps/staging.json",
+            "snaps/production.json",
+            "--format",
+            f,
+        ]);
         add(&["check", "--no-dns", ok2[0], ok2[1], "--format", f]);
         add(&["check", "--no-dns", "--format", f]);
-        add(&["check", "--no-dns", "--snapshot", "production=snaps/production.json", "--format", f]);
+        add(&[
+            "check",
+            "--no-dns",
+            "--snapshot",
+            "production=snaps/production.json",
+            "--format",
+            f,
+        ]);
     }
     add(&[
-        "check", "--no-dns", "--format", "json", "-o", "r.json", "--format", "junit", "-o", "r.xml", "--format",
-        "markdown", "-o", "r.md", "--format", "table", "-o", "r.txt",
+        "check", "--no-dns", "--format", "json", "-o", "r.json", "--format", "junit", "-o",
+        "r.xml", "--format", "markdown", "-o", "r.md", "--format", "table", "-o", "r.txt",
     ]);
-    add(&["check", "--no-dns", "--baseline", "bad-baseline.toml", "--format", "json"]);
+    add(&[
+        "check",
+        "--no-dns",
+        "--baseline",
+        "bad-baseline.toml",
+        "--format",
+        "json",
+    ]);
     add(&["diff", "rejected", "production"]);
     add(&["diff", "htmlsite", "production", "--format", "json"]);
     add(&["doctor"]);
     add(&["doctor", "--offline"]);
     add(&["snapshot", "import", &cfg, "--env", "legacy"]);
-    add(&["snapshot", "import", &cfg, "--env", "legacy", "-o", "legacy.json"]);
+    add(&[
+        "snapshot",
+        "import",
+        &cfg,
+        "--env",
+        "legacy",
+        "-o",
+        "legacy.json",
+    ]);
     add(&["snapshot", "import", &cfg_bad, "--env", "legacy"]);
-    add(&["baseline", "accept", "--env", "production", "--setting", "smtpuser", "--yes"]);
+    add(&[
+        "baseline",
+        "accept",
+        "--env",
+        "production",
+        "--setting",
+        "smtpuser",
+        "--yes",
+    ]);
     add(&["baseline", "accept", "--all-mismatches", "--yes"]);
 
     let mut problems = Vec::new();
@@ -109,7 +155,9 @@ fn no_command_format_error_path_or_log_level_shows_the_token_or_a_secret() {
                 let found = leaks(text);
                 if !found.is_empty() {
                     let line = text.lines().find(|l| !leaks(l).is_empty()).unwrap_or("");
-                    problems.push(format!("{args:?} {level}: {stream} shows {found:?}: {line}"));
+                    problems.push(format!(
+                        "{args:?} {level}: {stream} shows {found:?}: {line}"
+                    ));
                 }
             }
         }
@@ -122,15 +170,28 @@ fn no_command_format_error_path_or_log_level_shows_the_token_or_a_secret() {
         }
     }
     assert!(ran >= 90, "ran only {ran}");
-    assert!(w.path("r.xml").is_file() && w.path("legacy.json").is_file() && w.path("snaps/staging.json").is_file());
-    assert!(problems.is_empty(), "{} leaks:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        w.path("r.xml").is_file()
+            && w.path("legacy.json").is_file()
+            && w.path("snaps/staging.json").is_file()
+    );
+    assert!(
+        problems.is_empty(),
+        "{} leaks:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 fn files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
-        if p.is_dir() { out.extend(files(&p)) } else { out.push(p) }
+        if p.is_dir() {
+            out.extend(files(&p))
+        } else {
+            out.push(p)
+        }
     }
     out
 }

@@ -18,8 +18,16 @@ fn import(dir: &std::path::Path, args: &[&str]) -> Out {
 }
 
 fn assert_no_secret(out: &Out) {
-    assert!(!out.stdout.contains(SECRET), "secret on stdout:\n{}", out.both());
-    assert!(!out.stderr.contains(SECRET), "secret on stderr:\n{}", out.both());
+    assert!(
+        !out.stdout.contains(SECRET),
+        "secret on stdout:\n{}",
+        out.both()
+    );
+    assert!(
+        !out.stderr.contains(SECRET),
+        "secret on stderr:\n{}",
+        out.both()
+    );
 }
 
 #[test]
@@ -34,8 +42,13 @@ fn import_to_stdout_gives_a_snapshot_without_the_secret_value() {
     assert_eq!(json["environment"], "legacy");
     assert_eq!(json["url"], "https://legacy.example.edu");
     assert_eq!(json["secrets"]["smtppass"], true, "{}", out.stdout);
-    assert!(!out.stdout.contains("passwordsaltmain") && !out.stdout.contains("theme"), "{}", out.stdout);
-    let snap = maildrift::snapshot::io::parse(&out.stdout, std::path::Path::new("<stdout>")).unwrap();
+    assert!(
+        !out.stdout.contains("passwordsaltmain") && !out.stdout.contains("theme"),
+        "{}",
+        out.stdout
+    );
+    let snap =
+        maildrift::snapshot::io::parse(&out.stdout, std::path::Path::new("<stdout>")).unwrap();
     assert_eq!(snap.value("smtphosts"), "smtp-relay.example.edu:587");
 }
 
@@ -43,7 +56,10 @@ fn import_to_stdout_gives_a_snapshot_without_the_secret_value() {
 fn import_to_a_file_writes_a_valid_snapshot_without_the_secret_value() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cfg.json"), CFG_JSON).unwrap();
-    let out = import(dir.path(), &["cfg.json", "--env", "legacy", "-o", "legacy.json"]);
+    let out = import(
+        dir.path(),
+        &["cfg.json", "--env", "legacy", "-o", "legacy.json"],
+    );
     assert_eq!(out.code, 0, "{}", out.both());
     assert_no_secret(&out);
     assert!(out.stdout.is_empty(), "{}", out.both());
@@ -57,7 +73,11 @@ fn import_to_a_file_writes_a_valid_snapshot_without_the_secret_value() {
 #[test]
 fn import_from_stdin_works_like_a_file() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_cmd(bare_cmd(dir.path()).args(["snapshot", "import", "-", "--env", "legacy"]).write_stdin(CFG_JSON));
+    let out = run_cmd(
+        bare_cmd(dir.path())
+            .args(["snapshot", "import", "-", "--env", "legacy"])
+            .write_stdin(CFG_JSON),
+    );
     assert_eq!(out.code, 0, "{}", out.both());
     assert_no_secret(&out);
     assert_eq!(out.json()["secrets"]["smtppass"], true);
@@ -67,19 +87,35 @@ fn import_from_stdin_works_like_a_file() {
 fn import_of_garbage_exits_1_names_the_file_and_does_not_echo_the_secret() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("broken.json", r#"{"release":"4.5","smtppass":"S3cret-Value", "smtphosts": S3cret-Value}"#),
-        ("truncated.json", r#"{"release":"4.5","smtppass":"S3cret-Value"#),
+        (
+            "broken.json",
+            r#"{"release":"4.5","smtppass":"S3cret-Value", "smtphosts": S3cret-Value}"#,
+        ),
+        (
+            "truncated.json",
+            r#"{"release":"4.5","smtppass":"S3cret-Value"#,
+        ),
         ("notcfg.json", r#"["S3cret-Value"]"#),
-        ("nested.json", r#"{"release":"4.5","smtphosts":{"x":"S3cret-Value"}}"#),
+        (
+            "nested.json",
+            r#"{"release":"4.5","smtphosts":{"x":"S3cret-Value"}}"#,
+        ),
         ("text.json", "smtppass = S3cret-Value\n"),
     ];
     for (name, text) in cases {
         std::fs::write(dir.path().join(name), text).unwrap();
         let out = import(dir.path(), &[name, "--env", "legacy", "-o", "out.json"]);
         assert_eq!(out.code, 1, "{name}: {}", out.both());
-        assert!(out.stderr.contains(name), "{name}: file not named:\n{}", out.both());
+        assert!(
+            out.stderr.contains(name),
+            "{name}: file not named:\n{}",
+            out.both()
+        );
         assert_no_secret(&out);
-        assert!(!dir.path().join("out.json").exists(), "{name}: wrote a snapshot");
+        assert!(
+            !dir.path().join("out.json").exists(),
+            "{name}: wrote a snapshot"
+        );
     }
 }
 

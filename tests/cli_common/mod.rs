@@ -30,11 +30,15 @@ pub struct Out {
 impl Out {
     /// Both streams, for assertion messages.
     pub fn both(&self) -> String {
-        format!("exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        format!(
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.both()))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.both()))
     }
 }
 
@@ -49,7 +53,11 @@ pub struct EnvSpec {
 
 impl EnvSpec {
     pub fn live(name: &str, url: &str) -> EnvSpec {
-        EnvSpec { name: name.into(), url: url.into(), extra: Vec::new() }
+        EnvSpec {
+            name: name.into(),
+            url: url.into(),
+            extra: Vec::new(),
+        }
     }
 
     pub fn with(mut self, line: &str) -> EnvSpec {
@@ -78,7 +86,10 @@ impl World {
         toml.push_str("\n[defaults]\nconnect_timeout = 2\ntimeout = 10\nretries = 0\n");
         let mut vars = Vec::new();
         for e in envs {
-            toml.push_str(&format!("\n[environments.{}]\nurl = {:?}\nkeyring = false\n", e.name, e.url));
+            toml.push_str(&format!(
+                "\n[environments.{}]\nurl = {:?}\nkeyring = false\n",
+                e.name, e.url
+            ));
             for l in &e.extra {
                 toml.push_str(l);
                 toml.push('\n');
@@ -93,7 +104,10 @@ impl World {
     /// Production and staging, live from `fake`.
     pub fn two_sites(fake: &FakeMoodle, baseline: Option<&str>) -> World {
         World::new(
-            &[EnvSpec::live("production", &fake.url("production")), EnvSpec::live("staging", &fake.url("staging"))],
+            &[
+                EnvSpec::live("production", &fake.url("production")),
+                EnvSpec::live("staging", &fake.url("staging")),
+            ],
             baseline,
         )
     }
@@ -129,7 +143,10 @@ impl World {
 
 /// `MAILDRIFT_TOKEN_<NAME>`.
 pub fn token_var(env: &str) -> String {
-    format!("MAILDRIFT_TOKEN_{}", env.to_ascii_uppercase().replace('-', "_"))
+    format!(
+        "MAILDRIFT_TOKEN_{}",
+        env.to_ascii_uppercase().replace('-', "_")
+    )
 }
 
 /// The binary, run in `dir`, with nothing inherited that changes its behaviour.
@@ -162,7 +179,10 @@ pub fn run_cmd(c: &mut Command) -> Out {
 
 /// The two standard fake sites.
 pub fn fake_pair() -> FakeMoodle {
-    FakeMoodle::start(vec![FakeSite::production("production", TOKEN), FakeSite::staging("staging", TOKEN)])
+    FakeMoodle::start(vec![
+        FakeSite::production("production", TOKEN),
+        FakeSite::staging("staging", TOKEN),
+    ])
 }
 
 /// The demo directory in the repository.
