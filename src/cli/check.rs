@@ -64,6 +64,14 @@ pub fn targets(config: &Config, snapshots: &[String], names: &[String]) -> crate
             out.push(Target::File { name, path });
         }
         if !names.is_empty() {
+            // A misspelt name must not narrow the run to nothing and pass the gate.
+            if let Some(unknown) = names.iter().find(|n| !out.iter().any(|t| t.name() == n.as_str())) {
+                let given: Vec<&str> = out.iter().map(Target::name).collect();
+                return Err(crate::Error::Usage(format!(
+                    "unknown environment `{unknown}`: the --snapshot options give {}",
+                    given.join(", ")
+                )));
+            }
             out.retain(|t| names.iter().any(|n| n == t.name()));
         }
         return Ok(out);
