@@ -324,3 +324,37 @@ fn demo_check_finds_relay_drift_an_expired_exception_and_the_divert_mismatch() {
         "{found:?}"
     );
 }
+
+#[test]
+fn check_of_an_environment_not_given_by_snapshot_exits_1_instead_of_checking_nothing() {
+    let fake = fake_pair();
+    let w = with_baseline(&fake);
+    assert_eq!(w.run(&["pull", "-o", "snaps"]).code, 0);
+    let out = w.run(&[
+        "check",
+        "--no-dns",
+        "--format",
+        "json",
+        "--snapshot",
+        "production=snaps/production.json",
+        "prodution",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.both());
+    assert!(out.stderr.contains("prodution"), "{}", out.both());
+    assert!(out.stderr.contains("production"), "{}", out.both());
+    // Naming one that is given still narrows the run to it.
+    let out = w.run(&[
+        "check",
+        "--no-dns",
+        "--format",
+        "json",
+        "--snapshot",
+        "production=snaps/production.json",
+        "--snapshot",
+        "staging=snaps/staging.json",
+        "staging",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.both());
+    let envs = out.json()["environments"].as_array().unwrap().len();
+    assert_eq!(envs, 1, "{}", out.stdout);
+}
