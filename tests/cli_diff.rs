@@ -140,3 +140,39 @@ fn diff_shows_secrets_only_as_set_or_not_set() {
         }
     }
 }
+
+#[test]
+fn diff_with_both_sides_failing_exits_1_and_names_both() {
+    use support::fake_moodle::Fault;
+    let fake = FakeMoodle::start(vec![
+        FakeSite::production("production", TOKEN).with_fault(Fault::InvalidToken),
+        FakeSite::staging("staging", TOKEN).with_fault(Fault::Maintenance),
+    ]);
+    let w = World::two_sites(&fake, None);
+    let out = w.run(&["diff", "staging", "production"]);
+    assert_eq!(out.code, 1, "{}", out.both());
+    assert!(out.stdout.is_empty(), "{}", out.both());
+    assert!(
+        out.stderr.contains("maildrift: error: staging: "),
+        "{}",
+        out.both()
+    );
+    assert!(
+        out.stderr.contains("maildrift: error: production: "),
+        "{}",
+        out.both()
+    );
+}
+
+#[test]
+fn diff_of_an_unknown_environment_exits_1_and_lists_the_known_ones() {
+    let fake = fake_pair();
+    let w = World::two_sites(&fake, None);
+    let out = w.run(&["diff", "staging", "nope"]);
+    assert_eq!(out.code, 1, "{}", out.both());
+    assert!(
+        out.stderr.contains("`nope`") && out.stderr.contains("production, staging"),
+        "{}",
+        out.both()
+    );
+}
