@@ -43,6 +43,12 @@ pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
         },
     )
     .await;
+    // The report may go to a file only; the terminal (a CI log) must still say why the run fails.
+    for c in &collected {
+        if let Err(e) = &c.result {
+            eprintln!("maildrift: error: {e}");
+        }
+    }
     let external = if args.dns.no_dns {
         External::default()
     } else {
@@ -104,6 +110,17 @@ pub fn targets(
             out.push(Target::File { name, path });
         }
         if !names.is_empty() {
+            // A misspelt name must not narrow the run to nothing and pass the gate.
+            if let Some(unknown) = names
+                .iter()
+                .find(|n| !out.iter().any(|t| t.name() == n.as_str()))
+            {
+                let given: Vec<&str> = out.iter().map(Target::name).collect();
+                return Err(crate::Error::Usage(format!(
+                    "unknown environment `{unknown}`: the --snapshot options give {}",
+                    given.join(", ")
+                )));
+            }
             out.retain(|t| names.iter().any(|n| n == t.name()));
         }
         return Ok(out);
