@@ -16,6 +16,14 @@ pub const SCHEMA: &str = "maildrift.evidence/1";
 /// The evidence folder when neither `--evidence-dir` nor `evidence_dir` in the config is given.
 pub const DEFAULT_DIR: &str = "evidence";
 
+/// The evidence folder: the command-line value, else `evidence_dir` from the config (already
+/// relative to the config file), else `./evidence`.
+pub fn resolve_dir(cli: Option<&Path>, config: &crate::config::Config) -> PathBuf {
+    cli.map(Path::to_path_buf)
+        .or_else(|| config.evidence_dir.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR))
+}
+
 /// Whether the site's mailer accepted the test message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

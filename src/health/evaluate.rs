@@ -7,7 +7,7 @@ use crate::evidence::{Evidence, SendResult};
 use crate::findings::Finding;
 
 /// `3 h 12 min`, `45 s`, `2 d 4 h`: durations as people read them.
-pub(crate) fn human(seconds: i64) -> String {
+pub fn human(seconds: i64) -> String {
     let s = seconds.unsigned_abs();
     let (d, h, m) = (s / 86_400, (s % 86_400) / 3_600, (s % 3_600) / 60);
     if d > 0 {

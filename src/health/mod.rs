@@ -13,7 +13,7 @@ mod model;
 mod policy;
 mod run;
 
-pub use evaluate::{evaluate, evaluate_evidence};
+pub use evaluate::{evaluate, evaluate_evidence, human};
 pub use model::{
     BounceStatus, CronStatus, EnvironmentHealth, FailedMailStatus, QueueStatus, RecentFailure,
     TaskQueue, TestmailStatus,
