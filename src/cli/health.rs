@@ -89,7 +89,11 @@ pub async fn run(g: &Global, a: &HealthArgs) -> crate::Result<u8> {
         match &e.snapshot {
             Some(p) if a.environments.is_empty() => {
                 if !g.quiet {
-                    eprintln!("maildrift: note: {} is read from {}; health needs the live site, skipped", e.name, p.display());
+                    eprintln!(
+                        "maildrift: note: {} is read from {}; health needs the live site, skipped",
+                        e.name,
+                        p.display()
+                    );
                 }
             }
             Some(p) => {
@@ -103,7 +107,9 @@ pub async fn run(g: &Global, a: &HealthArgs) -> crate::Result<u8> {
         }
     }
     if envs.is_empty() {
-        return Err(crate::Error::Usage("no live environments to read: add [environments.NAME] with a url to the config".into()));
+        return Err(crate::Error::Usage(
+            "no live environments to read: add [environments.NAME] with a url to the config".into(),
+        ));
     }
 
     let dir = evidence::resolve_dir(a.evidence_dir.as_deref(), &config);
@@ -111,7 +117,10 @@ pub async fn run(g: &Global, a: &HealthArgs) -> crate::Result<u8> {
         Ok(ev) => ev,
         Err(e) => {
             eprintln!("maildrift: warning: {e}");
-            evidence::Evidence { dir: dir.clone(), ..Default::default() }
+            evidence::Evidence {
+                dir: dir.clone(),
+                ..Default::default()
+            }
         }
     };
     for p in &ev.problems {
@@ -120,7 +129,10 @@ pub async fn run(g: &Global, a: &HealthArgs) -> crate::Result<u8> {
         }
     }
 
-    let jobs = a.jobs.or(config.jobs).unwrap_or(crate::collect::DEFAULT_JOBS);
+    let jobs = a
+        .jobs
+        .or(config.jobs)
+        .unwrap_or(crate::collect::DEFAULT_JOBS);
     let mut results = health::fetch_many(&envs, days, jobs, now).await;
     let mut found = Vec::new();
     for (name, r) in &mut results {
@@ -133,11 +145,13 @@ pub async fn run(g: &Global, a: &HealthArgs) -> crate::Result<u8> {
     findings::sort(&mut found);
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();
 
-    let format = a.format.unwrap_or(if output::default_format() == crate::report::render::Format::Table {
-        HealthFormat::Table
-    } else {
-        HealthFormat::Json
-    });
+    let format = a.format.unwrap_or(
+        if output::default_format() == crate::report::render::Format::Table {
+            HealthFormat::Table
+        } else {
+            HealthFormat::Json
+        },
+    );
     let text = match format {
         HealthFormat::Json => {
             let out = JsonOut {
@@ -148,20 +162,31 @@ pub async fn run(g: &Global, a: &HealthArgs) -> crate::Result<u8> {
                     .iter()
                     .map(|(name, r)| EnvOut {
                         environment: name,
-                        state: if r.is_ok() { EnvState::Ok } else { EnvState::Failed },
+                        state: if r.is_ok() {
+                            EnvState::Ok
+                        } else {
+                            EnvState::Failed
+                        },
                         error: r.as_ref().err().map(String::as_str),
                         health: r.as_ref().ok(),
                     })
                     .collect(),
                 findings: &found,
             };
-            let mut s = serde_json::to_string_pretty(&out).map_err(|e| crate::Error::Usage(format!("cannot serialise: {e}")))?;
+            let mut s = serde_json::to_string_pretty(&out)
+                .map_err(|e| crate::Error::Usage(format!("cannot serialise: {e}")))?;
             s.push('\n');
             s
         }
-        HealthFormat::Openmetrics => openmetrics::report(&as_report(&results, found.clone(), now), "health"),
+        HealthFormat::Openmetrics => {
+            openmetrics::report(&as_report(&results, found.clone(), now), "health")
+        }
         HealthFormat::Table => {
-            let style = if a.output.is_some() { Style::default() } else { output::stdout_style(g) };
+            let style = if a.output.is_some() {
+                Style::default()
+            } else {
+                output::stdout_style(g)
+            };
             table(&results, &found, days, &style)
         }
     };
@@ -169,7 +194,11 @@ pub async fn run(g: &Global, a: &HealthArgs) -> crate::Result<u8> {
     if failed > 0 && !g.quiet {
         for (name, r) in &results {
             if let Err(e) = r {
-                eprintln!("maildrift: error: {name}: {e}");
+                if e.starts_with(&format!("{name}:")) {
+                    eprintln!("maildrift: error: {e}");
+                } else {
+                    eprintln!("maildrift: error: {name}: {e}");
+                }
             }
         }
     }
@@ -177,13 +206,21 @@ pub async fn run(g: &Global, a: &HealthArgs) -> crate::Result<u8> {
 }
 
 /// The results as a report, for the OpenMetrics renderer.
-fn as_report(results: &[(String, Result<EnvironmentHealth, String>)], findings: Vec<Finding>, now: jiff::Timestamp) -> Report {
+fn as_report(
+    results: &[(String, Result<EnvironmentHealth, String>)],
+    findings: Vec<Finding>,
+    now: jiff::Timestamp,
+) -> Report {
     let environments: Vec<EnvironmentStatus> = results
         .iter()
         .map(|(name, r)| EnvironmentStatus {
             name: name.clone(),
             url: None,
-            state: if r.is_ok() { EnvState::Ok } else { EnvState::Failed },
+            state: if r.is_ok() {
+                EnvState::Ok
+            } else {
+                EnvState::Failed
+            },
             error: r.as_ref().err().cloned(),
             source: None,
             origin: Some("live".into()),
@@ -197,7 +234,11 @@ fn as_report(results: &[(String, Result<EnvironmentHealth, String>)], findings: 
         .map(|(name, r)| CheckRun {
             check: health::CATEGORY.into(),
             environment: Some(name.clone()),
-            state: if r.is_ok() { CheckState::Passed } else { CheckState::Errored },
+            state: if r.is_ok() {
+                CheckState::Passed
+            } else {
+                CheckState::Errored
+            },
             detail: r.as_ref().err().cloned(),
         })
         .collect();
@@ -214,12 +255,20 @@ fn as_report(results: &[(String, Result<EnvironmentHealth, String>)], findings: 
         exceptions: vec![],
         evidence: vec![],
         dns: vec![],
-        health: results.iter().filter_map(|(_, r)| r.as_ref().ok().cloned()).collect(),
+        health: results
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok().cloned())
+            .collect(),
         summary,
     }
 }
 
-fn table(results: &[(String, Result<EnvironmentHealth, String>)], found: &[Finding], days: u32, style: &Style) -> String {
+fn table(
+    results: &[(String, Result<EnvironmentHealth, String>)],
+    found: &[Finding],
+    days: u32,
+    style: &Style,
+) -> String {
     use crate::health::human;
     let mut t = Table::new();
     t.force_no_tty();
@@ -255,7 +304,15 @@ fn table(results: &[(String, Result<EnvironmentHealth, String>)], found: &[Findi
     for (name, r) in results {
         match r {
             Err(e) => {
-                t.add_row(vec![name.clone(), format!("failed: {e}"), String::new(), String::new(), String::new(), String::new(), String::new()]);
+                t.add_row(vec![
+                    name.clone(),
+                    format!("failed: {e}"),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ]);
             }
             Ok(h) => {
                 let cron = match h.cron.age_seconds {
@@ -315,7 +372,10 @@ fn table(results: &[(String, Result<EnvironmentHealth, String>)], found: &[Findi
         {
             out.push_str(&format!("\nRecent failures on {name}:\n"));
             for rf in &h.failed_mail.recent {
-                let when = rf.time.map(|t| t.strftime("%Y-%m-%d %H:%M").to_string()).unwrap_or_default();
+                let when = rf
+                    .time
+                    .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_default();
                 let err = rf.error.split_whitespace().collect::<Vec<_>>().join(" ");
                 out.push_str(&format!("  {when}  {}  {err}\n", rf.recipient_domain));
             }

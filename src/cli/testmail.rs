@@ -28,7 +28,9 @@ pub fn check_address(address: &str) -> Result<(), String> {
     if address.len() > 254 {
         return bad("longer than 254 characters");
     }
-    if address.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '(' | ')' | ',' | ';' | '"')) {
+    if address.chars().any(|c| {
+        c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '(' | ')' | ',' | ';' | '"')
+    }) {
         return bad("give the bare address, e.g. postmaster@example.edu");
     }
     let Some((local, domain)) = address.rsplit_once('@') else {
@@ -50,7 +52,9 @@ pub fn check_address(address: &str) -> Result<(), String> {
                 || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
     {
-        return bad("the domain must be a DNS name like example.edu (IDN domains in their xn-- form)");
+        return bad(
+            "the domain must be a DNS name like example.edu (IDN domains in their xn-- form)",
+        );
     }
     Ok(())
 }
@@ -106,9 +110,16 @@ pub async fn run(g: &Global, a: &TestmailArgs) -> crate::Result<u8> {
         recipient: a.to.clone(),
         token: answer.token.clone(),
         subject: answer.subject.clone(),
-        sent_at: jiff::Timestamp::from_second(answer.timesent).ok().filter(|_| answer.timesent > 0).unwrap_or(now),
+        sent_at: jiff::Timestamp::from_second(answer.timesent)
+            .ok()
+            .filter(|_| answer.timesent > 0)
+            .unwrap_or(now),
         recorded_at: now,
-        result: if answer.sent { SendResult::Sent } else { SendResult::Failed },
+        result: if answer.sent {
+            SendResult::Sent
+        } else {
+            SendResult::Failed
+        },
         error: (!answer.sent).then(|| answer.error.trim().to_string()),
         warnings: warnings.clone(),
         tool: format!("maildrift {}", env!("CARGO_PKG_VERSION")),
@@ -123,9 +134,16 @@ pub async fn run(g: &Global, a: &TestmailArgs) -> crate::Result<u8> {
         println!("{}: test mail FAILED: {}", env.name, answer.error.trim());
     }
     println!("subject:  {}", answer.subject);
-    println!("token:    {}  (search the relay's log or the mailbox for it)", answer.token);
+    println!(
+        "token:    {}  (search the relay's log or the mailbox for it)",
+        answer.token
+    );
     println!("evidence: {}", path.display());
-    Ok(if answer.sent { exit::CLEAN } else { exit::ERROR })
+    Ok(if answer.sent {
+        exit::CLEAN
+    } else {
+        exit::ERROR
+    })
 }
 
 #[cfg(test)]
@@ -134,12 +152,25 @@ mod tests {
 
     #[test]
     fn plain_addresses_pass_and_others_are_refused() {
-        for ok in ["postmaster@example.edu", "a.b+tag@mail.example.co.uk", "x@xn--bcher-kva.example"] {
+        for ok in [
+            "postmaster@example.edu",
+            "a.b+tag@mail.example.co.uk",
+            "x@xn--bcher-kva.example",
+        ] {
             assert!(check_address(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "", "postmaster", "@example.edu", "a@localhost", "A <a@example.edu>", "a b@example.edu",
-            "a@example..edu", "a@-x.edu", ".a@example.edu", "a@exa_mple.edu", "a@b@example.edu",
+            "",
+            "postmaster",
+            "@example.edu",
+            "a@localhost",
+            "A <a@example.edu>",
+            "a b@example.edu",
+            "a@example..edu",
+            "a@-x.edu",
+            ".a@example.edu",
+            "a@exa_mple.edu",
+            "a@b@example.edu",
         ] {
             assert!(check_address(bad).is_err(), "{bad}");
         }

@@ -69,10 +69,24 @@ impl Record {
         let token: String = self
             .token
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
-        let token = if token.is_empty() { "notoken".to_string() } else { token };
-        format!("{}-{}-{token}.json", self.environment, self.sent_at.strftime("%Y%m%dT%H%M%SZ"))
+        let token = if token.is_empty() {
+            "notoken".to_string()
+        } else {
+            token
+        };
+        format!(
+            "{}-{}-{token}.json",
+            self.environment,
+            self.sent_at.strftime("%Y%m%dT%H%M%SZ")
+        )
     }
 }
 
@@ -80,9 +94,15 @@ impl Record {
 #[derive(Debug, thiserror::Error)]
 pub enum EvidenceError {
     #[error("cannot write evidence record {}: {source}", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot read the evidence folder {}: {source}", path.display())]
-    ReadDir { path: PathBuf, source: std::io::Error },
+    ReadDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl From<EvidenceError> for crate::Error {
@@ -98,12 +118,19 @@ impl From<EvidenceError> for crate::Error {
 /// record. Returns the file's path.
 pub fn write(dir: &Path, record: &Record) -> Result<PathBuf, EvidenceError> {
     let path = dir.join(record.file_name());
-    let err = |source| EvidenceError::Write { path: path.clone(), source };
+    let err = |source| EvidenceError::Write {
+        path: path.clone(),
+        source,
+    };
     std::fs::create_dir_all(dir).map_err(err)?;
     if path.exists() {
-        return Err(err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, "a record of that name exists")));
+        return Err(err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "a record of that name exists",
+        )));
     }
-    let mut text = serde_json::to_string_pretty(record).map_err(|e| err(std::io::Error::other(e)))?;
+    let mut text =
+        serde_json::to_string_pretty(record).map_err(|e| err(std::io::Error::other(e)))?;
     text.push('\n');
     crate::output::atomic_write(&path, text.as_bytes()).map_err(err)?;
     Ok(path)
@@ -142,17 +169,28 @@ pub struct Evidence {
 /// Reads every `*.json` file in `dir`. A missing folder is empty evidence, not an error; a bad
 /// file becomes a [`Problem`] and does not stop the others being read.
 pub fn load(dir: &Path) -> Result<Evidence, EvidenceError> {
-    let mut ev = Evidence { dir: dir.to_path_buf(), ..Default::default() };
+    let mut ev = Evidence {
+        dir: dir.to_path_buf(),
+        ..Default::default()
+    };
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ev),
-        Err(source) => return Err(EvidenceError::ReadDir { path: dir.to_path_buf(), source }),
+        Err(source) => {
+            return Err(EvidenceError::ReadDir {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
     };
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.extension().is_some_and(|x| x == "json")
-                && !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'))
+                && !p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with('.'))
         })
         .collect();
     paths.sort();
@@ -161,7 +199,11 @@ pub fn load(dir: &Path) -> Result<Evidence, EvidenceError> {
             Ok(record) => ev.records.push(Stored { path, record }),
             Err(message) => {
                 let environment = guess_environment(&path);
-                ev.problems.push(Problem { path, environment, message });
+                ev.problems.push(Problem {
+                    path,
+                    environment,
+                    message,
+                });
             }
         }
     }
@@ -170,15 +212,23 @@ pub fn load(dir: &Path) -> Result<Evidence, EvidenceError> {
 
 fn read_record(path: &Path) -> Result<Record, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("not JSON ({e})"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("not JSON ({e})"))?;
     match value.get("schema").and_then(|s| s.as_str()) {
         Some(SCHEMA) => {}
-        Some(other) => return Err(format!("schema is `{other}`; this maildrift reads `{SCHEMA}`")),
+        Some(other) => {
+            return Err(format!(
+                "schema is `{other}`; this maildrift reads `{SCHEMA}`"
+            ));
+        }
         None => return Err(format!("no `schema` field (expected `{SCHEMA}`)")),
     }
     let record: Record = serde_json::from_value(value).map_err(|e| e.to_string())?;
     if !crate::config::valid_env_name(&record.environment) {
-        return Err(format!("`{}` is not a valid environment name", record.environment));
+        return Err(format!(
+            "`{}` is not a valid environment name",
+            record.environment
+        ));
     }
     Ok(record)
 }
@@ -197,12 +247,15 @@ fn guess_environment(path: &Path) -> Option<String> {
 impl Evidence {
     fn of<'a>(&'a self, env: &str) -> impl Iterator<Item = &'a Stored> + use<'a> {
         let env = env.to_string();
-        self.records.iter().filter(move |s| s.record.environment == env)
+        self.records
+            .iter()
+            .filter(move |s| s.record.environment == env)
     }
 
     /// The newest record of `env` by send time, whatever its result.
     pub fn latest(&self, env: &str) -> Option<&Stored> {
-        self.of(env).max_by_key(|s| (s.record.sent_at, s.record.recorded_at))
+        self.of(env)
+            .max_by_key(|s| (s.record.sent_at, s.record.recorded_at))
     }
 
     /// The newest record of `env` whose test mail was sent.
@@ -214,7 +267,9 @@ impl Evidence {
 
     /// Unusable files whose name points at `env`.
     pub fn problems_for<'a>(&'a self, env: &'a str) -> impl Iterator<Item = &'a Problem> + 'a {
-        self.problems.iter().filter(move |p| p.environment.as_deref() == Some(env))
+        self.problems
+            .iter()
+            .filter(move |p| p.environment.as_deref() == Some(env))
     }
 }
 
@@ -234,7 +289,8 @@ pub(crate) mod tests {
             sent_at,
             recorded_at: sent_at,
             result,
-            error: (result == SendResult::Failed).then(|| "SMTP Error: Could not connect to SMTP host.".into()),
+            error: (result == SendResult::Failed)
+                .then(|| "SMTP Error: Could not connect to SMTP host.".into()),
             warnings: vec![],
             tool: "maildrift 0.1.0".into(),
         }
@@ -244,27 +300,59 @@ pub(crate) mod tests {
     fn file_names_carry_env_utc_time_and_token() {
         let mut r = record("prod-eu", "2026-11-29T10:15:00Z", SendResult::Sent);
         r.token = "md-b89e/99734644".into();
-        assert_eq!(r.file_name(), "prod-eu-20261129T101500Z-md-b89e_99734644.json");
-        assert_eq!(guess_environment(Path::new(&r.file_name())).as_deref(), Some("prod-eu"));
+        assert_eq!(
+            r.file_name(),
+            "prod-eu-20261129T101500Z-md-b89e_99734644.json"
+        );
+        assert_eq!(
+            guess_environment(Path::new(&r.file_name())).as_deref(),
+            Some("prod-eu")
+        );
     }
 
     #[test]
     fn write_then_load_finds_the_newest_per_environment_and_names_bad_files() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().join("evidence");
-        write(&d, &record("production", "2026-10-01T08:00:00Z", SendResult::Sent)).unwrap();
-        write(&d, &record("production", "2026-11-01T08:00:00Z", SendResult::Failed)).unwrap();
-        write(&d, &record("staging", "2026-11-02T08:00:00Z", SendResult::Sent)).unwrap();
+        write(
+            &d,
+            &record("production", "2026-10-01T08:00:00Z", SendResult::Sent),
+        )
+        .unwrap();
+        write(
+            &d,
+            &record("production", "2026-11-01T08:00:00Z", SendResult::Failed),
+        )
+        .unwrap();
+        write(
+            &d,
+            &record("staging", "2026-11-02T08:00:00Z", SendResult::Sent),
+        )
+        .unwrap();
         std::fs::write(d.join("production-20261103T000000Z-md-x.json"), "{ broken").unwrap();
         std::fs::write(d.join("notes.txt"), "ignored").unwrap();
         let ev = load(&d).unwrap();
         assert_eq!(ev.records.len(), 3);
-        assert_eq!(ev.latest("production").unwrap().record.result, SendResult::Failed);
-        assert_eq!(ev.latest_success("production").unwrap().record.sent_at.to_string(), "2026-10-01T08:00:00Z");
+        assert_eq!(
+            ev.latest("production").unwrap().record.result,
+            SendResult::Failed
+        );
+        assert_eq!(
+            ev.latest_success("production")
+                .unwrap()
+                .record
+                .sent_at
+                .to_string(),
+            "2026-10-01T08:00:00Z"
+        );
         assert_eq!(ev.problems.len(), 1);
         let p = &ev.problems[0];
         assert_eq!(p.environment.as_deref(), Some("production"));
-        assert!(p.to_string().contains("production-20261103T000000Z-md-x.json"), "{p}");
+        assert!(
+            p.to_string()
+                .contains("production-20261103T000000Z-md-x.json"),
+            "{p}"
+        );
         assert_eq!(ev.problems_for("staging").count(), 0);
     }
 
@@ -280,8 +368,16 @@ pub(crate) mod tests {
     fn missing_folder_is_empty_evidence_and_wrong_schema_is_a_problem() {
         let dir = tempfile::tempdir().unwrap();
         assert!(load(&dir.path().join("nope")).unwrap().records.is_empty());
-        std::fs::write(dir.path().join("x.json"), r#"{"schema":"maildrift.snapshot/1"}"#).unwrap();
+        std::fs::write(
+            dir.path().join("x.json"),
+            r#"{"schema":"maildrift.snapshot/1"}"#,
+        )
+        .unwrap();
         let ev = load(dir.path()).unwrap();
-        assert!(ev.problems[0].message.contains("maildrift.snapshot/1"), "{:?}", ev.problems);
+        assert!(
+            ev.problems[0].message.contains("maildrift.snapshot/1"),
+            "{:?}",
+            ev.problems
+        );
     }
 }

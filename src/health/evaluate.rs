@@ -11,9 +11,17 @@ pub fn human(seconds: i64) -> String {
     let s = seconds.unsigned_abs();
     let (d, h, m) = (s / 86_400, (s % 86_400) / 3_600, (s % 3_600) / 60);
     if d > 0 {
-        if h > 0 { format!("{d} d {h} h") } else { format!("{d} d") }
+        if h > 0 {
+            format!("{d} d {h} h")
+        } else {
+            format!("{d} d")
+        }
     } else if h > 0 {
-        if m > 0 { format!("{h} h {m} min") } else { format!("{h} h") }
+        if m > 0 {
+            format!("{h} h {m} min")
+        } else {
+            format!("{h} h")
+        }
     } else if m > 0 {
         format!("{m} min")
     } else {
@@ -23,7 +31,11 @@ pub fn human(seconds: i64) -> String {
 
 fn percent(rate: f64) -> String {
     let p = rate * 100.0;
-    if p == p.trunc() { format!("{p:.0} %") } else { format!("{p:.1} %") }
+    if p == p.trunc() {
+        format!("{p:.0} %")
+    } else {
+        format!("{p:.1} %")
+    }
 }
 
 /// Findings for one site's health figures against `policy`. `now` is maildrift's clock; it is
@@ -38,11 +50,17 @@ pub fn evaluate(h: &EnvironmentHealth, policy: &HealthPolicy, now: Timestamp) ->
         out.push(
             Finding::new(
                 &super::SITE_CLOCK_SKEW,
-                format!("The site's clock is {} {dir} maildrift's; cron and queue ages may be wrong.", human(skew)),
+                format!(
+                    "The site's clock is {} {dir} maildrift's; cron and queue ages may be wrong.",
+                    human(skew)
+                ),
             )
             .env(env)
             .subject("clock")
-            .expected(format!("within {}", human(policy.clock_skew_max_seconds as i64)))
+            .expected(format!(
+                "within {}",
+                human(policy.clock_skew_max_seconds as i64)
+            ))
             .actual(format!("{} {dir}", human(skew))),
         );
     }
@@ -50,16 +68,22 @@ pub fn evaluate(h: &EnvironmentHealth, policy: &HealthPolicy, now: Timestamp) ->
     let cron_max = policy.cron_max_age_minutes as i64 * 60;
     match h.cron.age_seconds {
         None => out.push(
-            Finding::new(&super::CRON_STALE, "Cron has never run on this site: no mail queued by tasks is sent.")
-                .env(env)
-                .subject("cron")
-                .expected(format!("last run within {}", human(cron_max)))
-                .actual("never"),
+            Finding::new(
+                &super::CRON_STALE,
+                "Cron has never run on this site: no mail queued by tasks is sent.",
+            )
+            .env(env)
+            .subject("cron")
+            .expected(format!("last run within {}", human(cron_max)))
+            .actual("never"),
         ),
         Some(age) if age > cron_max => out.push(
             Finding::new(
                 &super::CRON_STALE,
-                format!("Cron last started {} ago; queued mail is not being sent.", human(age)),
+                format!(
+                    "Cron last started {} ago; queued mail is not being sent.",
+                    human(age)
+                ),
             )
             .env(env)
             .subject("cron")
@@ -83,7 +107,10 @@ pub fn evaluate(h: &EnvironmentHealth, policy: &HealthPolicy, now: Timestamp) ->
             )
             .env(env)
             .subject("mail queue")
-            .expected(format!("oldest due task waits at most {}", human(queue_max)))
+            .expected(format!(
+                "oldest due task waits at most {}",
+                human(queue_max)
+            ))
             .actual(human(q.mail.oldest_due_age_seconds)),
         );
     }
@@ -99,7 +126,10 @@ pub fn evaluate(h: &EnvironmentHealth, policy: &HealthPolicy, now: Timestamp) ->
             )
             .env(env)
             .subject("ad-hoc queue")
-            .expected(format!("oldest due task waits at most {}", human(queue_max)))
+            .expected(format!(
+                "oldest due task waits at most {}",
+                human(queue_max)
+            ))
             .actual(human(q.all.oldest_due_age_seconds)),
         );
     }
@@ -140,7 +170,10 @@ pub fn evaluate(h: &EnvironmentHealth, policy: &HealthPolicy, now: Timestamp) ->
             out.push(
                 Finding::new(
                     &super::FAILED_MAIL,
-                    format!("{} message(s) failed to send in the last {window}.", f.failed),
+                    format!(
+                        "{} message(s) failed to send in the last {window}.",
+                        f.failed
+                    ),
                 )
                 .env(env)
                 .subject("failed mail")
@@ -170,7 +203,11 @@ pub fn evaluate(h: &EnvironmentHealth, policy: &HealthPolicy, now: Timestamp) ->
     }
 
     if h.bounces.users_over_threshold > policy.bounce_users_max {
-        let note = if h.bounces.handle_bounces { "" } else { " (bounce handling is off, so the counts may be stale)" };
+        let note = if h.bounces.handle_bounces {
+            ""
+        } else {
+            " (bounce handling is off, so the counts may be stale)"
+        };
         out.push(
             Finding::new(
                 &super::BOUNCE_USERS,
@@ -186,7 +223,11 @@ pub fn evaluate(h: &EnvironmentHealth, policy: &HealthPolicy, now: Timestamp) ->
         );
     }
 
-    for w in h.warnings.iter().filter(|w| w.split(':').next() != Some("nologstore")) {
+    for w in h
+        .warnings
+        .iter()
+        .filter(|w| w.split(':').next() != Some("nologstore"))
+    {
         out.push(
             Finding::new(&super::PLUGIN_WARNING, format!("The plugin warned: {w}"))
                 .env(env)
@@ -198,13 +239,25 @@ pub fn evaluate(h: &EnvironmentHealth, policy: &HealthPolicy, now: Timestamp) ->
 
 /// Findings for the test-mail evidence of `env`. Nothing when the policy turns the check off
 /// (`testmail_max_age_days = 0`), except unreadable files, which are always named.
-pub fn evaluate_evidence(env: &str, evidence: &Evidence, policy: &HealthPolicy, now: Timestamp) -> Vec<Finding> {
+pub fn evaluate_evidence(
+    env: &str,
+    evidence: &Evidence,
+    policy: &HealthPolicy,
+    now: Timestamp,
+) -> Vec<Finding> {
     let mut out: Vec<Finding> = evidence
         .problems_for(env)
         .map(|p| {
-            Finding::new(&super::EVIDENCE_UNREADABLE, format!("Evidence file {} is unusable: {}", p.path.display(), p.message))
-                .env(env)
-                .subject(p.path.display().to_string())
+            Finding::new(
+                &super::EVIDENCE_UNREADABLE,
+                format!(
+                    "Evidence file {} is unusable: {}",
+                    p.path.display(),
+                    p.message
+                ),
+            )
+            .env(env)
+            .subject(p.path.display().to_string())
         })
         .collect();
     if policy.testmail_max_age_days == 0 {
@@ -221,7 +274,11 @@ pub fn evaluate_evidence(env: &str, evidence: &Evidence, policy: &HealthPolicy, 
                     "The last test mail ({}, {}) was not accepted: {}",
                     latest.record.token,
                     latest.record.sent_at.strftime("%Y-%m-%d %H:%M UTC"),
-                    latest.record.error.as_deref().unwrap_or("no error recorded")
+                    latest
+                        .record
+                        .error
+                        .as_deref()
+                        .unwrap_or("no error recorded")
                 ),
             )
             .env(env)
@@ -234,7 +291,10 @@ pub fn evaluate_evidence(env: &str, evidence: &Evidence, policy: &HealthPolicy, 
         None => out.push(
             Finding::new(
                 &super::NO_TESTMAIL_EVIDENCE,
-                format!("No successful test mail is recorded in {}.", evidence.dir.display()),
+                format!(
+                    "No successful test mail is recorded in {}.",
+                    evidence.dir.display()
+                ),
             )
             .env(env)
             .subject("test mail")
@@ -295,10 +355,21 @@ mod tests {
         h.queue.mail.failing = 1;
         h.failed_mail.failure_rate = Some(0.5);
         h.bounces.users_over_threshold = 2;
-        let p = HealthPolicy { failed_mail_max: Some(1), ..Default::default() };
+        let p = HealthPolicy {
+            failed_mail_max: Some(1),
+            ..Default::default()
+        };
         let f = evaluate(&h, &p, at(&h));
-        assert_eq!(codes(&f), ["MD801", "MD803", "MD802", "MD804", "MD805", "MD806", "MD807"]);
-        assert!(f.iter().all(|f| f.environment.as_deref() == Some("production")));
+        assert_eq!(
+            codes(&f),
+            [
+                "MD801", "MD803", "MD802", "MD804", "MD805", "MD806", "MD807"
+            ]
+        );
+        assert!(
+            f.iter()
+                .all(|f| f.environment.as_deref() == Some("production"))
+        );
         assert_eq!(f[0].actual.as_deref(), Some("11 min ago"));
         assert_eq!(f[5].actual.as_deref(), Some("50 %"));
     }
@@ -318,7 +389,10 @@ mod tests {
         h.failed_mail.log_available = false;
         h.failed_mail.failure_rate = None;
         h.warnings = vec!["nologstore: No enabled log store can be read".into()];
-        let p = HealthPolicy { failed_mail_max: Some(0), ..Default::default() };
+        let p = HealthPolicy {
+            failed_mail_max: Some(0),
+            ..Default::default()
+        };
         let f = evaluate(&h, &p, at(&h));
         assert_eq!(codes(&f), ["MD808"]);
         assert_eq!(f[0].severity, crate::findings::Severity::Warning);
@@ -329,7 +403,11 @@ mod tests {
         let h = sample();
         let now = Timestamp::from_second(h.generated_at.as_second() + 3600).unwrap();
         let f = evaluate(&h, &HealthPolicy::default(), now);
-        assert!(f.iter().any(|f| f.code == "MD809" && f.actual.as_deref() == Some("1 h behind")), "{f:?}");
+        assert!(
+            f.iter()
+                .any(|f| f.code == "MD809" && f.actual.as_deref() == Some("1 h behind")),
+            "{f:?}"
+        );
     }
 
     #[test]

@@ -156,9 +156,21 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), KINDS.len());
         for k in KINDS {
-            assert!(k.code.starts_with("MD8") || k.code.starts_with("MD9"), "{}", k.code);
-            assert!(!k.remedy.is_empty() && !k.remedy.contains('\n'), "{}", k.code);
-            let want = if k.code.starts_with("MD8") { CATEGORY } else { EVIDENCE_CATEGORY };
+            assert!(
+                k.code.starts_with("MD8") || k.code.starts_with("MD9"),
+                "{}",
+                k.code
+            );
+            assert!(
+                !k.remedy.is_empty() && !k.remedy.contains('\n'),
+                "{}",
+                k.code
+            );
+            let want = if k.code.starts_with("MD8") {
+                CATEGORY
+            } else {
+                EVIDENCE_CATEGORY
+            };
             assert_eq!(k.category, want, "{}", k.code);
         }
     }
@@ -167,7 +179,11 @@ mod tests {
     fn every_code_is_documented() {
         let doc = include_str!("../../docs/findings-health.md");
         for k in KINDS {
-            assert!(doc.contains(&format!("## {} ", k.code)), "{} missing from docs/findings-health.md", k.code);
+            assert!(
+                doc.contains(&format!("## {} ", k.code)),
+                "{} missing from docs/findings-health.md",
+                k.code
+            );
             assert!(doc.contains(k.name), "{} name missing", k.name);
         }
     }

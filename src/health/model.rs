@@ -159,7 +159,8 @@ impl EnvironmentHealth {
             window_days: h.days,
             cron: CronStatus {
                 last_start: time(h.cron.lastcronstart),
-                age_seconds: time(h.cron.lastcronstart).map(|_| (now - h.cron.lastcronstart).max(0)),
+                age_seconds: time(h.cron.lastcronstart)
+                    .map(|_| (now - h.cron.lastcronstart).max(0)),
                 interval_seconds: h.cron.lastcroninterval,
             },
             queue: QueueStatus {
@@ -171,7 +172,8 @@ impl EnvironmentHealth {
                 log_available: f.logavailable,
                 failed: f.count,
                 sent: f.messagesent,
-                failure_rate: (f.logavailable && logged > 0).then(|| f.count as f64 / logged as f64),
+                failure_rate: (f.logavailable && logged > 0)
+                    .then(|| f.count as f64 / logged as f64),
                 last_failure: time(f.lastfailure),
                 recent: f
                     .recent
@@ -203,7 +205,9 @@ impl EnvironmentHealth {
 
     /// Whether the plugin warned with `code` (warnings are stored as `code: message`).
     pub fn has_warning(&self, code: &str) -> bool {
-        self.warnings.iter().any(|w| w.split(':').next() == Some(code))
+        self.warnings
+            .iter()
+            .any(|w| w.split(':').next() == Some(code))
     }
 }
 
@@ -226,7 +230,10 @@ pub(crate) mod tests {
         assert_eq!(h.queue.all.oldest_due_age_seconds, 1000);
         assert_eq!(h.queue.mail.oldest_due_age_seconds, 500);
         assert_eq!(h.failed_mail.failure_rate, Some(0.02));
-        assert_eq!(h.failed_mail.recent[0].error, "SMTP Error: Could not connect to SMTP host.");
+        assert_eq!(
+            h.failed_mail.recent[0].error,
+            "SMTP Error: Could not connect to SMTP host."
+        );
     }
 
     #[test]

@@ -75,7 +75,10 @@ impl HealthPolicy {
         match std::fs::read_to_string(&b.path) {
             Ok(text) => HealthPolicy::parse(&text, &b.path),
             Err(_) => {
-                let table = b.health.clone().unwrap_or(toml::Value::Table(Default::default()));
+                let table = b
+                    .health
+                    .clone()
+                    .unwrap_or(toml::Value::Table(Default::default()));
                 let text = toml::to_string(&toml::Value::Table(
                     [("health".to_string(), table)].into_iter().collect(),
                 ))
@@ -130,7 +133,9 @@ impl HealthPolicy {
             if !(0.0..=1.0).contains(&r) {
                 return Err(invalid(
                     v.span().start,
-                    format!("[health] failure_rate_max = {r} must be a fraction from 0 to 1 (0.02 = 2 %)"),
+                    format!(
+                        "[health] failure_rate_max = {r} must be a fraction from 0 to 1 (0.02 = 2 %)"
+                    ),
                 ));
             }
             p.failure_rate_max = Some(r);
@@ -207,7 +212,12 @@ mod tests {
         let text = "schema = \"maildrift.baseline/1\"\n[standard]\nname = \"x\"\nowner = \"y\"\n[health]\ncron_max_age_minutes = 3\n";
         std::fs::write(&path, text).unwrap();
         let b = Baseline::load(&path).unwrap();
-        assert_eq!(HealthPolicy::from_baseline(&b).unwrap().cron_max_age_minutes, 3);
+        assert_eq!(
+            HealthPolicy::from_baseline(&b)
+                .unwrap()
+                .cron_max_age_minutes,
+            3
+        );
         std::fs::write(&path, text.replace("cron_max_age_minutes", "cron_minutes")).unwrap();
         let b = Baseline::load(&path).unwrap();
         let err = HealthPolicy::from_baseline(&b).unwrap_err().to_string();

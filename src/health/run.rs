@@ -17,7 +17,11 @@ use crate::report::{CheckRun, CheckState, EvidenceLink};
 use crate::token;
 
 /// Resolves the environment's token and reads its mail health over `days` days.
-pub async fn fetch(env: &Environment, days: u32, now: Timestamp) -> Result<EnvironmentHealth, crate::Error> {
+pub async fn fetch(
+    env: &Environment,
+    days: u32,
+    now: Timestamp,
+) -> Result<EnvironmentHealth, crate::Error> {
     let client = Client::new(env)?;
     for w in client.warnings() {
         eprintln!("maildrift: warning: {w}");
@@ -45,7 +49,10 @@ pub async fn fetch_many(
         let semaphore = semaphore.clone();
         set.spawn(async move {
             let _permit = semaphore.acquire_owned().await.ok();
-            (index, fetch(&env, days, now).await.map_err(|e| e.to_string()))
+            (
+                index,
+                fetch(&env, days, now).await.map_err(|e| e.to_string()),
+            )
         });
     }
     let mut out: Vec<Option<Result<EnvironmentHealth, String>>> = vec![None; envs.len()];
@@ -111,7 +118,13 @@ pub async fn health_external(
         .map_err(|e| crate::Error::Usage(format!("reading the evidence folder failed: {e}")))?;
     let (evidence, evidence_error) = match loaded {
         Ok(ev) => (ev, None),
-        Err(e) => (Evidence { dir: evidence_dir.to_path_buf(), ..Default::default() }, Some(e.to_string())),
+        Err(e) => (
+            Evidence {
+                dir: evidence_dir.to_path_buf(),
+                ..Default::default()
+            },
+            Some(e.to_string()),
+        ),
     };
     for p in &evidence.problems {
         tracing::warn!("evidence file skipped: {p}");
@@ -133,7 +146,10 @@ pub async fn health_external(
                 check: super::CATEGORY.into(),
                 environment: Some(name.to_string()),
                 state: CheckState::Skipped,
-                detail: Some(format!("read from snapshot file {}: health needs the live site", path.display())),
+                detail: Some(format!(
+                    "read from snapshot file {}: health needs the live site",
+                    path.display()
+                )),
             }),
             Target::Live(_) => match fetched.iter().find(|(n, _)| n == name).map(|(_, r)| r) {
                 Some(Ok(h)) => {
@@ -166,13 +182,20 @@ pub async fn health_external(
                 detail: Some(e.clone()),
             }),
             None => {
-                run.findings.extend(evaluate_evidence(name, &evidence, &policy, now));
+                run.findings
+                    .extend(evaluate_evidence(name, &evidence, &policy, now));
                 let off = policy.testmail_max_age_days == 0;
                 run.checks.push(CheckRun {
                     check: super::EVIDENCE_CATEGORY.into(),
                     environment: Some(name.to_string()),
-                    state: if off { CheckState::Skipped } else { CheckState::Passed },
-                    detail: off.then(|| "testmail_max_age_days = 0 in [health]: evidence not required".to_string()),
+                    state: if off {
+                        CheckState::Skipped
+                    } else {
+                        CheckState::Passed
+                    },
+                    detail: off.then(|| {
+                        "testmail_max_age_days = 0 in [health]: evidence not required".to_string()
+                    }),
                 });
                 if let Some(s) = evidence.latest(name) {
                     run.evidence.push(link(s));
@@ -190,7 +213,12 @@ fn link(s: &evidence::Stored) -> EvidenceLink {
         evidence::SendResult::Failed => "failed",
     };
     EvidenceLink {
-        title: format!("Test mail {} to {} ({result}, {})", r.token, r.recipient, r.sent_at.strftime("%Y-%m-%d %H:%M UTC")),
+        title: format!(
+            "Test mail {} to {} ({result}, {})",
+            r.token,
+            r.recipient,
+            r.sent_at.strftime("%Y-%m-%d %H:%M UTC")
+        ),
         url: s.path.display().to_string(),
         environment: Some(r.environment.clone()),
     }

@@ -27,12 +27,27 @@ struct Metrics {
 }
 
 impl Metrics {
-    fn gauge(&mut self, name: &'static str, unit: Option<&'static str>, help: &'static str, labels: Vec<(&'static str, String)>, value: f64) {
+    fn gauge(
+        &mut self,
+        name: &'static str,
+        unit: Option<&'static str>,
+        help: &'static str,
+        labels: Vec<(&'static str, String)>,
+        value: f64,
+    ) {
         let i = match self.families.iter().position(|f| f.name == name) {
             Some(i) => i,
             None => {
-                debug_assert!(unit.is_none_or(|u| name.ends_with(&format!("_{u}"))), "{name} must end in its unit");
-                self.families.push(Family { name, unit, help, samples: Vec::new() });
+                debug_assert!(
+                    unit.is_none_or(|u| name.ends_with(&format!("_{u}"))),
+                    "{name} must end in its unit"
+                );
+                self.families.push(Family {
+                    name,
+                    unit,
+                    help,
+                    samples: Vec::new(),
+                });
                 self.families.len() - 1
             }
         };
@@ -84,7 +99,9 @@ pub(crate) fn escape_label(v: &str) -> String {
 /// HELP text: backslash and new line escaped; double quotes dropped because the older text
 /// format does not allow escaping them in HELP.
 fn escape_help(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('\n', "\\n").replace('"', "")
+    v.replace('\\', "\\\\")
+        .replace('\n', "\\n")
+        .replace('"', "")
 }
 
 fn number(v: f64) -> String {
@@ -148,7 +165,11 @@ pub fn report(r: &Report, command: &str) -> String {
         groups.retain(Option::is_some);
     }
     for env in groups {
-        for sev in [crate::findings::Severity::Error, crate::findings::Severity::Warning, crate::findings::Severity::Info] {
+        for sev in [
+            crate::findings::Severity::Error,
+            crate::findings::Severity::Warning,
+            crate::findings::Severity::Info,
+        ] {
             let n = r
                 .findings
                 .iter()
@@ -170,7 +191,12 @@ pub fn report(r: &Report, command: &str) -> String {
 }
 
 fn health(m: &mut Metrics, h: &EnvironmentHealth, command: &str) {
-    let l = || vec![("command", command.to_string()), ("environment", h.environment.clone())];
+    let l = || {
+        vec![
+            ("command", command.to_string()),
+            ("environment", h.environment.clone()),
+        ]
+    };
     let lq = |queue: &str| {
         let mut v = l();
         v.push(("queue", queue.to_string()));
@@ -198,8 +224,20 @@ fn health(m: &mut Metrics, h: &EnvironmentHealth, command: &str) {
             lq(name),
             q.oldest_due_age_seconds as f64,
         );
-        m.gauge("maildrift_adhoc_queue_due_tasks", None, "Ad-hoc tasks due to run now", lq(name), q.due_now as f64);
-        m.gauge("maildrift_adhoc_queue_pending_tasks", None, "Ad-hoc tasks in the queue", lq(name), q.pending as f64);
+        m.gauge(
+            "maildrift_adhoc_queue_due_tasks",
+            None,
+            "Ad-hoc tasks due to run now",
+            lq(name),
+            q.due_now as f64,
+        );
+        m.gauge(
+            "maildrift_adhoc_queue_pending_tasks",
+            None,
+            "Ad-hoc tasks in the queue",
+            lq(name),
+            q.pending as f64,
+        );
         m.gauge(
             "maildrift_adhoc_queue_failing_tasks",
             None,
@@ -289,7 +327,11 @@ fn health(m: &mut Metrics, h: &EnvironmentHealth, command: &str) {
 /// A diff as metrics: how many settings, secrets and DKIM keys differ.
 pub fn diff(d: &SnapshotDiff) -> String {
     let mut m = Metrics::default();
-    for (kind, n) in [("settings", d.settings.len()), ("secrets", d.secrets.len()), ("dkim", d.dkim.len())] {
+    for (kind, n) in [
+        ("settings", d.settings.len()),
+        ("secrets", d.secrets.len()),
+        ("dkim", d.dkim.len()),
+    ] {
         m.gauge(
             "maildrift_diff_differences",
             None,
@@ -327,9 +369,21 @@ mod tests {
     #[test]
     fn families_are_contiguous_and_output_ends_with_eof() {
         let mut m = Metrics::default();
-        m.gauge("x_seconds", Some("seconds"), "h", vec![("a", "1".into())], 1.0);
+        m.gauge(
+            "x_seconds",
+            Some("seconds"),
+            "h",
+            vec![("a", "1".into())],
+            1.0,
+        );
         m.gauge("y", None, "h", vec![], 2.0);
-        m.gauge("x_seconds", Some("seconds"), "h", vec![("a", "2".into())], 3.0);
+        m.gauge(
+            "x_seconds",
+            Some("seconds"),
+            "h",
+            vec![("a", "2".into())],
+            3.0,
+        );
         let s = m.render();
         assert_eq!(
             s,
