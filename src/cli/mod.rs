@@ -8,9 +8,11 @@ mod diff;
 mod dns;
 mod exit;
 mod explain;
+mod health;
 mod output;
 mod pull;
 mod snapshot;
+mod testmail;
 
 use std::process::ExitCode;
 
@@ -55,5 +57,7 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
         Command::Logout(a) => auth::logout(g, a),
         Command::Doctor(a) => auth::doctor(g, a).await,
         Command::Explain(a) => explain::run(a),
+        Command::Health(a) => health::run(g, a).await,
+        Command::Testmail(a) => testmail::run(g, a).await,
     }
 }
