@@ -27,6 +27,7 @@ pub struct External {
     pub checks: Vec<CheckRun>,
     pub dns: Vec<crate::dns::EnvironmentDns>,
     pub evidence: Vec<EvidenceLink>,
+    pub health: Vec<crate::health::EnvironmentHealth>,
 }
 
 #[derive(Debug, Clone)]
@@ -153,6 +154,7 @@ pub fn build(
         exceptions,
         evidence,
         dns: external.dns,
+        health: external.health,
         summary,
     }
 }

@@ -13,6 +13,7 @@ pub mod compare;
 pub mod config;
 pub mod dns;
 pub mod error;
+pub mod evidence;
 pub mod findings;
 pub mod health;
 pub mod moodle;

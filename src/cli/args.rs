@@ -79,6 +79,10 @@ pub enum Command {
     Report(ReportCommand),
     /// Explain a finding code (e.g. MD101), or list them all
     Explain(ExplainArgs),
+    /// Show cron, task queue, failed mail and bounce figures per environment
+    Health(super::health::HealthArgs),
+    /// Send a test mail through an environment and keep the evidence
+    Testmail(super::testmail::TestmailArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,10 +8,12 @@ mod diff;
 mod dns;
 mod exit;
 mod explain;
+mod health;
 mod output;
 mod pull;
 mod report;
 mod snapshot;
+mod testmail;
 
 use std::process::ExitCode;
 
@@ -66,5 +68,7 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
         Command::Doctor(a) => auth::doctor(g, a).await,
         Command::Report(args::ReportCommand::Merge(a)) => report::merge(g, a),
         Command::Explain(a) => explain::run(a),
+        Command::Health(a) => health::run(g, a).await,
+        Command::Testmail(a) => testmail::run(g, a).await,
     }
 }

@@ -32,6 +32,9 @@ pub struct Report {
     pub evidence: Vec<EvidenceLink>,
     /// DNS results per environment, with every answer as evidence.
     pub dns: Vec<crate::dns::EnvironmentDns>,
+    /// Mail health per live environment (cron, queue, failed mail, test-mail evidence).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health: Vec<crate::health::EnvironmentHealth>,
     pub summary: Summary,
 }
 

@@ -275,6 +275,7 @@ pub fn report() -> Report {
                 }],
             },
         ],
+        health: vec![],
         summary,
     }
 }

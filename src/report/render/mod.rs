@@ -6,6 +6,7 @@
 
 mod junit;
 mod markdown;
+pub mod openmetrics;
 mod table;
 mod text;
 
@@ -37,6 +38,8 @@ pub enum Format {
     Markdown,
     /// JUnit XML, for CI test reporting.
     Junit,
+    /// OpenMetrics text for Prometheus (e.g. the node exporter's textfile collector).
+    Openmetrics,
 }
 
 impl Format {
@@ -46,6 +49,7 @@ impl Format {
             Format::Json => "json",
             Format::Markdown => "markdown",
             Format::Junit => "junit",
+            Format::Openmetrics => "openmetrics",
         }
     }
 }
@@ -64,8 +68,9 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "markdown" | "md" => Ok(Format::Markdown),
             "junit" => Ok(Format::Junit),
+            "openmetrics" => Ok(Format::Openmetrics),
             other => Err(format!(
-                "unknown format `{other}` (expected table, json, markdown or junit)"
+                "unknown format `{other}` (expected table, json, markdown, junit or openmetrics)"
             )),
         }
     }
@@ -78,6 +83,7 @@ pub fn report(report: &Report, format: Format, style: &Style) -> String {
         Format::Json => json(report),
         Format::Markdown => markdown::report(report),
         Format::Junit => junit::report(report),
+        Format::Openmetrics => openmetrics::report(report, "check"),
     }
 }
 
@@ -88,6 +94,7 @@ pub fn diff(diff: &SnapshotDiff, format: Format, style: &Style) -> String {
         Format::Json => json(diff),
         Format::Markdown => markdown::diff(diff),
         Format::Junit => junit::diff(diff),
+        Format::Openmetrics => openmetrics::diff(diff),
     }
 }
 
@@ -226,7 +233,7 @@ mod tests {
 
     #[test]
     fn format_names_round_trip() {
-        for f in [Format::Table, Format::Json, Format::Markdown, Format::Junit] {
+        for f in [Format::Table, Format::Json, Format::Markdown, Format::Junit, Format::Openmetrics] {
             assert_eq!(f.to_string().parse::<Format>(), Ok(f));
         }
         assert_eq!("md".parse::<Format>(), Ok(Format::Markdown));
