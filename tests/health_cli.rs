@@ -179,12 +179,9 @@ fn a_site_without_a_log_store_gives_a_warning_not_a_failure() {
     assert!(!codes(&v, "production").contains(&"MD806".to_string()));
 }
 
-/// The captured answer of a real local_maildrift (tests/fixtures/moodle/get_mail_health.json)
-/// has `mail` and `mailtasks` beside `adhoc`, while `moodle::protocol::AdhocHealth` expects them
-/// inside it (as the fake and the protocol's own test do). Until protocol.rs is corrected, a
-/// real site's health can't be read.
+/// The captured answer of a real local_maildrift (tests/fixtures/moodle/get_mail_health.json),
+/// with `mail` and `mailtasks` beside `adhoc`, is read as it is.
 #[test]
-#[ignore = "protocol.rs nests mail/mailtasks in adhoc; the real plugin answers them at top level"]
 fn the_real_plugin_answer_is_read() {
     let text = std::fs::read_to_string("tests/fixtures/moodle/get_mail_health.json").unwrap();
     let fake = FakeMoodle::start(vec![

@@ -164,9 +164,9 @@ impl EnvironmentHealth {
                 interval_seconds: h.cron.lastcroninterval,
             },
             queue: QueueStatus {
-                all: queue(&h.adhoc.all, now),
-                mail: queue(&h.adhoc.mail, now),
-                mail_tasks: h.adhoc.mailtasks.clone(),
+                all: queue(&h.adhoc, now),
+                mail: queue(&h.mail, now),
+                mail_tasks: h.mailtasks.clone(),
             },
             failed_mail: FailedMailStatus {
                 log_available: f.logavailable,
@@ -215,7 +215,7 @@ impl EnvironmentHealth {
 pub(crate) mod tests {
     use super::*;
 
-    pub(crate) const HEALTH: &str = r#"{"generatedat":1795940000,"days":7,"cron":{"lastcronstart":1795939900,"lastcroninterval":60},"adhoc":{"pending":12,"duenow":3,"oldestdue":1795939000,"failing":1,"maxfaildelay":240,"mail":{"pending":4,"duenow":2,"oldestdue":1795939500,"failing":0,"maxfaildelay":0},"mailtasks":["\\mod_forum\\task\\send_user_notifications"]},"failedmail":{"logavailable":true,"count":2,"lastfailure":1795930000,"recent":[{"time":1795930000,"recipientdomain":"example.org","error":"SMTP Error: Could not connect to SMTP host.\r\n"}],"messagesent":98},"bounces":{"handlebounces":false,"minbounces":10,"bounceratio":"0.2","usersoverthreshold":0},"warnings":[]}"#;
+    pub(crate) const HEALTH: &str = r#"{"generatedat":1795940000,"days":7,"cron":{"lastcronstart":1795939900,"lastcroninterval":60},"adhoc":{"pending":12,"duenow":3,"oldestdue":1795939000,"failing":1,"maxfaildelay":240},"mail":{"pending":4,"duenow":2,"oldestdue":1795939500,"failing":0,"maxfaildelay":0},"mailtasks":["\\mod_forum\\task\\send_user_notifications"],"failedmail":{"logavailable":true,"count":2,"lastfailure":1795930000,"recent":[{"time":1795930000,"recipientdomain":"example.org","error":"SMTP Error: Could not connect to SMTP host.\r\n"}],"messagesent":98},"bounces":{"handlebounces":false,"minbounces":10,"bounceratio":"0.2","usersoverthreshold":0},"warnings":[]}"#;
 
     pub(crate) fn sample() -> EnvironmentHealth {
         let h: MailHealth = serde_json::from_str(HEALTH).unwrap();

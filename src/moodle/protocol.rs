@@ -142,7 +142,12 @@ pub struct MailHealth {
     pub generatedat: i64,
     pub days: u32,
     pub cron: CronHealth,
-    pub adhoc: AdhocHealth,
+    /// Every ad-hoc task in the queue.
+    pub adhoc: TaskCounts,
+    /// The same counts restricted to the tasks that send mail (`mailtasks`).
+    pub mail: TaskCounts,
+    /// The ad-hoc task classes the plugin counts as sending mail.
+    pub mailtasks: Vec<String>,
     pub failedmail: FailedMail,
     pub bounces: Bounces,
     #[serde(default)]
@@ -163,15 +168,6 @@ pub struct TaskCounts {
     pub oldestdue: i64,
     pub failing: u64,
     pub maxfaildelay: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct AdhocHealth {
-    #[serde(flatten)]
-    pub all: TaskCounts,
-    /// The same counts restricted to the tasks that send mail.
-    pub mail: TaskCounts,
-    pub mailtasks: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -219,7 +215,7 @@ mod tests {
 
     const MAIL_CONFIG: &str = r#"{"release":"4.5.8+ (Build: 20260126)","version":"2024100708.05","pluginversion":"2026112900","wwwroot":"https://moodle.example.edu","settings":[{"name":"smtphosts","value":"smtp-relay.example.edu:587","isset":true,"forced":false}],"secrets":[{"name":"smtppass","isset":true},{"name":"messageinbound_hostpass","isset":false}],"dkim":[{"domain":"moodle.example.edu","selector":"md2026","keyfile":true,"publickey":"MIIBIjANBg"}],"warnings":[]}"#;
 
-    const HEALTH: &str = r#"{"generatedat":1795940000,"days":7,"cron":{"lastcronstart":1795939900,"lastcroninterval":60},"adhoc":{"pending":12,"duenow":3,"oldestdue":1795939000,"failing":1,"maxfaildelay":240,"mail":{"pending":4,"duenow":2,"oldestdue":1795939500,"failing":0,"maxfaildelay":0},"mailtasks":["\\mod_forum\\task\\send_user_notifications"]},"failedmail":{"logavailable":true,"count":2,"lastfailure":1795930000,"recent":[{"time":1795930000,"recipientdomain":"example.org","error":"SMTP Error: Could not connect to SMTP host."}],"messagesent":840},"bounces":{"handlebounces":false,"minbounces":10,"bounceratio":"0.2","usersoverthreshold":0},"warnings":[]}"#;
+    const HEALTH: &str = r#"{"generatedat":1795940000,"days":7,"cron":{"lastcronstart":1795939900,"lastcroninterval":60},"adhoc":{"pending":12,"duenow":3,"oldestdue":1795939000,"failing":1,"maxfaildelay":240},"mail":{"pending":4,"duenow":2,"oldestdue":1795939500,"failing":0,"maxfaildelay":0},"mailtasks":["\\mod_forum\\task\\send_user_notifications"],"failedmail":{"logavailable":true,"count":2,"lastfailure":1795930000,"recent":[{"time":1795930000,"recipientdomain":"example.org","error":"SMTP Error: Could not connect to SMTP host."}],"messagesent":840},"bounces":{"handlebounces":false,"minbounces":10,"bounceratio":"0.2","usersoverthreshold":0},"warnings":[]}"#;
 
     #[test]
     fn mail_config_parses_the_documented_answer() {
@@ -245,12 +241,9 @@ mod tests {
     #[test]
     fn health_parses_nested_task_counts() {
         let h: MailHealth = serde_json::from_str(HEALTH).unwrap();
-        assert_eq!(h.adhoc.all.pending, 12);
-        assert_eq!(h.adhoc.mail.duenow, 2);
-        assert_eq!(
-            h.adhoc.mailtasks,
-            ["\\mod_forum\\task\\send_user_notifications"]
-        );
+        assert_eq!(h.adhoc.pending, 12);
+        assert_eq!(h.mail.duenow, 2);
+        assert_eq!(h.mailtasks, ["\\mod_forum\\task\\send_user_notifications"]);
         assert_eq!(h.failedmail.recent[0].recipientdomain, "example.org");
         assert_eq!(h.bounces.bounceratio, "0.2");
     }

@@ -333,9 +333,11 @@ pub fn default_health() -> Value {
     json!({
         "generatedat": 1795940000, "days": 7,
         "cron": {"lastcronstart": 1795939900, "lastcroninterval": 60},
-        "adhoc": {"pending": 12, "duenow": 3, "oldestdue": 1795939000, "failing": 1, "maxfaildelay": 240,
-                  "mail": {"pending": 4, "duenow": 2, "oldestdue": 1795939500, "failing": 0, "maxfaildelay": 0},
-                  "mailtasks": ["\\mod_forum\\task\\send_user_notifications"]},
+        // The plugin puts the mail-task counts beside `adhoc`, not inside it
+        // (tests/fixtures/moodle/get_mail_health.json, captured from a real site).
+        "adhoc": {"pending": 12, "duenow": 3, "oldestdue": 1795939000, "failing": 1, "maxfaildelay": 240},
+        "mail": {"pending": 4, "duenow": 2, "oldestdue": 1795939500, "failing": 0, "maxfaildelay": 0},
+        "mailtasks": ["\\mod_forum\\task\\send_user_notifications"],
         "failedmail": {"logavailable": true, "count": 2, "lastfailure": 1795930000,
                        "recent": [{"time": 1795930000, "recipientdomain": "example.org", "error": "SMTP Error: Could not connect to SMTP host."}],
                        "messagesent": 840},

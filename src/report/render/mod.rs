@@ -233,7 +233,13 @@ mod tests {
 
     #[test]
     fn format_names_round_trip() {
-        for f in [Format::Table, Format::Json, Format::Markdown, Format::Junit, Format::Openmetrics] {
+        for f in [
+            Format::Table,
+            Format::Json,
+            Format::Markdown,
+            Format::Junit,
+            Format::Openmetrics,
+        ] {
             assert_eq!(f.to_string().parse::<Format>(), Ok(f));
         }
         assert_eq!("md".parse::<Format>(), Ok(Format::Markdown));
