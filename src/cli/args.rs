@@ -133,6 +133,12 @@ pub struct CheckArgs {
     /// Check only shard I of N: a stable subset of the environments (merge with `report merge`)
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Skip the queue and delivery health checks of live environments
+    #[arg(long)]
+    pub no_health: bool,
+    /// Folder of test-mail evidence records [default: `evidence_dir` in the config, or ./evidence]
+    #[arg(long, value_name = "DIR")]
+    pub evidence_dir: Option<PathBuf>,
     #[command(flatten)]
     pub dns: DnsArgs,
 }

@@ -1,16 +1,124 @@
-//! DNS checks for `check` (wired to the resolver once the DNS module lands).
+//! The DNS part of `check`: builds the run's one resolver from the command line and the
+//! config, and runs the DNS checks of every environment that was read, a few at a time.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
 
 use super::args::DnsArgs;
 use crate::audit::{Collected, External};
-use crate::baseline::Baseline;
-use crate::config::Config;
+use crate::baseline::{Baseline, BaselineError};
+use crate::config::{Config, parse_dns_server};
+use crate::dns::{self, DnsPolicy, Resolver, ResolverOptions};
+use crate::error::Location;
 
 pub async fn run(
-    _config: &Config,
-    _args: &DnsArgs,
-    _baseline: Option<&Baseline>,
-    _collected: &[Collected],
-    _jobs: usize,
+    config: &Config,
+    args: &DnsArgs,
+    baseline: Option<&Baseline>,
+    collected: &[Collected],
+    jobs: usize,
 ) -> crate::Result<External> {
-    Ok(External::default())
+    let server = match &args.dns_server {
+        Some(s) => Some(
+            parse_dns_server(s).map_err(|e| crate::Error::Usage(format!("--dns-server: {e}")))?,
+        ),
+        None => config.dns.server,
+    };
+    let mut zones = config.dns.zones.clone();
+    zones.extend(args.zones.iter().cloned());
+    let offline = args.offline || config.dns.offline;
+    if offline && zones.is_empty() {
+        return Err(crate::Error::Usage(
+            "--offline answers DNS only from zone files: give at least one --zone FILE (or use --no-dns)".into(),
+        ));
+    }
+    let mut options = ResolverOptions {
+        server,
+        zones,
+        offline,
+        ..ResolverOptions::default()
+    };
+    if let Some(t) = config.dns.timeout {
+        options.timeout = t;
+    }
+    let resolver = Resolver::new(options)?;
+
+    let base = match baseline.and_then(|b| b.dns.as_ref()) {
+        Some(table) => policy(table, baseline, "[dns]")?,
+        None => DnsPolicy::default(),
+    };
+    let mut work = Vec::new();
+    for c in collected {
+        let Ok(snapshot) = &c.result else { continue };
+        let over = baseline
+            .and_then(|b| b.environments.get(&c.name))
+            .and_then(|e| e.dns.as_ref());
+        let env_policy = match over {
+            Some(table) => base.merged(&policy(
+                table,
+                baseline,
+                &format!("[environments.{}.dns]", c.name),
+            )?),
+            None => base.clone(),
+        };
+        work.push((snapshot.clone(), env_policy));
+    }
+
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for (index, (snapshot, policy)) in work.into_iter().enumerate() {
+        let resolver = resolver.clone();
+        let semaphore = semaphore.clone();
+        set.spawn(async move {
+            let _permit = semaphore.acquire_owned().await.ok();
+            (
+                index,
+                dns::check_environment(&snapshot, &policy, &resolver).await,
+            )
+        });
+    }
+    let mut outcomes = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(done) => outcomes.push(done),
+            Err(e) => {
+                return Err(crate::Error::Usage(format!(
+                    "internal error in the DNS checks: {e}"
+                )));
+            }
+        }
+    }
+    outcomes.sort_by_key(|(i, _)| *i);
+    let mut external = External::default();
+    for (_, o) in outcomes {
+        external.findings.extend(o.findings);
+        external.checks.extend(o.checks);
+        external.dns.push(o.evidence);
+    }
+    Ok(external)
+}
+
+/// Reads a `[dns]` table of the baseline; errors name the baseline file and the table.
+fn policy(
+    table: &toml::Value,
+    baseline: Option<&Baseline>,
+    section: &str,
+) -> crate::Result<DnsPolicy> {
+    DnsPolicy::deserialize(table.clone()).map_err(|e| {
+        let path = baseline.map(|b| b.path.clone()).unwrap_or_default();
+        let location = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| {
+                text.find(section.trim_matches(['[', ']']))
+                    .map(|o| Location::at(&text, o))
+            })
+            .unwrap_or(Location { line: 1, column: 1 });
+        BaselineError::Invalid {
+            path,
+            location,
+            message: format!("{section}: {}", e.message().trim()),
+        }
+        .into()
+    })
 }

@@ -66,6 +66,7 @@ pub fn format_for_path(path: &Path) -> Option<Format> {
         "md" | "markdown" => Some(Format::Markdown),
         "xml" | "junit" => Some(Format::Junit),
         "txt" | "text" => Some(Format::Table),
+        "prom" | "metrics" => Some(Format::Openmetrics),
         _ => None,
     }
 }
