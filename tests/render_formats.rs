@@ -56,6 +56,7 @@ fn without_colour_no_output_contains_an_escape_byte() {
         let style = Style {
             color: false,
             width,
+            all: false,
         };
         for (name, r) in reports() {
             for f in FORMATS {
@@ -76,6 +77,7 @@ fn with_colour_severities_and_diff_lines_are_coloured() {
     let style = Style {
         color: true,
         width: Some(120),
+        all: false,
     };
     let out = render::report(&fx::report(), Format::Table, &style);
     assert!(out.contains("\x1b[1;31merror\x1b[0m"));
@@ -92,6 +94,7 @@ fn machine_formats_ignore_colour() {
     let on = Style {
         color: true,
         width: Some(80),
+        all: false,
     };
     for f in [Format::Json, Format::Markdown, Format::Junit] {
         assert!(!render::report(&hostile_report(), f, &on).contains('\x1b'));
@@ -109,6 +112,7 @@ fn table_output_fits_the_given_width() {
         let style = Style {
             color: false,
             width: Some(width),
+            all: false,
         };
         for (name, r) in reports() {
             let out = render::report(&r, Format::Table, &style);
@@ -131,6 +135,7 @@ fn coloured_table_fits_the_width_once_codes_are_removed() {
     let style = Style {
         color: true,
         width: Some(80),
+        all: false,
     };
     let out = render::report(&fx::report(), Format::Table, &style);
     let plain = render::report(
@@ -139,6 +144,7 @@ fn coloured_table_fits_the_width_once_codes_are_removed() {
         &Style {
             color: false,
             width: Some(80),
+            all: false,
         },
     );
     let stripped: String = {

@@ -35,10 +35,12 @@ fn check_golden(name: &str, actual: &str) {
 const PLAIN: Style = Style {
     color: false,
     width: None,
+    all: false,
 };
 const WIDE: Style = Style {
     color: false,
     width: Some(120),
+    all: false,
 };
 
 #[test]
@@ -54,6 +56,7 @@ fn report_table_at_80_columns_matches_golden() {
     let style = Style {
         color: false,
         width: Some(80),
+        all: false,
     };
     check_golden(
         "report.80.txt",
@@ -66,6 +69,7 @@ fn report_table_in_colour_matches_golden() {
     let style = Style {
         color: true,
         width: Some(120),
+        all: false,
     };
     check_golden(
         "report.color.txt",
@@ -142,6 +146,7 @@ fn diff_table_in_colour_matches_golden() {
     let style = Style {
         color: true,
         width: Some(120),
+        all: false,
     };
     check_golden(
         "diff.color.txt",
