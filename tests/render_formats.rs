@@ -47,6 +47,7 @@ fn reports() -> Vec<(&'static str, Report)> {
         ("failed", fx::failed_report()),
         ("clean", fx::clean_report()),
         ("hostile", hostile_report()),
+        ("passes", report_with_passes()),
     ]
 }
 
@@ -56,6 +57,7 @@ fn without_colour_no_output_contains_an_escape_byte() {
         let style = Style {
             color: false,
             width,
+            all: false,
         };
         for (name, r) in reports() {
             for f in FORMATS {
@@ -76,10 +78,15 @@ fn with_colour_severities_and_diff_lines_are_coloured() {
     let style = Style {
         color: true,
         width: Some(120),
+        all: false,
     };
     let out = render::report(&fx::report(), Format::Table, &style);
     assert!(out.contains("\x1b[1;31merror\x1b[0m"));
     assert!(out.contains("\x1b[1;33mwarning\x1b[0m"));
+    // The remedy under each message, and the count of what is not shown, are dimmed.
+    assert!(out.contains("\x1b[2m→ Have the owner review the standard"));
+    let passes = render::report(&report_with_passes(), Format::Table, &style);
+    assert!(passes.contains("\x1b[2m+ 2 passing checks and notes (info) not shown"));
     let diff = render::diff(&fx::snapshot_diff(), Format::Table, &style);
     assert!(
         diff.contains("\x1b[31m-X-Env: staging\x1b[0m")
@@ -92,6 +99,7 @@ fn machine_formats_ignore_colour() {
     let on = Style {
         color: true,
         width: Some(80),
+        all: false,
     };
     for f in [Format::Json, Format::Markdown, Format::Junit] {
         assert!(!render::report(&hostile_report(), f, &on).contains('\x1b'));
@@ -106,16 +114,24 @@ fn widest_line(s: &str) -> usize {
 #[test]
 fn table_output_fits_the_given_width() {
     for width in [60u16, 80, 100] {
-        let style = Style {
+        let mut style = Style {
             color: false,
             width: Some(width),
+            all: false,
         };
-        for (name, r) in reports() {
-            let out = render::report(&r, Format::Table, &style);
-            assert!(
-                widest_line(&out) <= usize::from(width),
-                "{name} at {width}:\n{out}"
-            );
+        for all in [false, true] {
+            style.all = all;
+            for (name, r) in reports() {
+                let out = render::report(&r, Format::Table, &style);
+                assert!(
+                    widest_line(&out) <= usize::from(width),
+                    "{name} at {width} (all: {all}):\n{out}"
+                );
+                assert!(
+                    out.lines().all(|l| l == l.trim_end()),
+                    "{name}: trailing spaces"
+                );
+            }
         }
         let out = render::diff(&fx::snapshot_diff(), Format::Table, &style);
         // Unified diff lines are left whole so they stay copyable; the fixture's are short.
@@ -128,36 +144,44 @@ fn table_output_fits_the_given_width() {
 
 #[test]
 fn coloured_table_fits_the_width_once_codes_are_removed() {
-    let style = Style {
-        color: true,
-        width: Some(80),
-    };
-    let out = render::report(&fx::report(), Format::Table, &style);
-    let plain = render::report(
-        &fx::report(),
-        Format::Table,
-        &Style {
-            color: false,
-            width: Some(80),
-        },
-    );
-    let stripped: String = {
-        let mut s = String::new();
-        let mut chars = out.chars();
-        while let Some(c) = chars.next() {
-            if c == '\x1b' {
-                for c in chars.by_ref() {
-                    if c == 'm' {
-                        break;
-                    }
+    for r in [fx::report(), report_with_passes()] {
+        let out = render::report(
+            &r,
+            Format::Table,
+            &Style {
+                color: true,
+                width: Some(80),
+                all: false,
+            },
+        );
+        let plain = render::report(
+            &r,
+            Format::Table,
+            &Style {
+                color: false,
+                width: Some(80),
+                all: false,
+            },
+        );
+        assert_eq!(strip_ansi(&out), plain);
+    }
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
                 }
-            } else {
-                s.push(c);
             }
+        } else {
+            out.push(c);
         }
-        s
-    };
-    assert_eq!(stripped, plain);
+    }
+    out
 }
 
 #[derive(Default, Debug, PartialEq)]
@@ -493,4 +517,119 @@ fn json_output_round_trips_to_the_same_report() {
     let back: Report =
         serde_json::from_str(&render::report(&r, Format::Json, &Style::default())).expect("parse");
     assert_eq!(back, r);
+}
+
+const SPF_PASS: Kind = Kind {
+    code: "MD412",
+    name: "spf-pass",
+    severity: Severity::Info,
+    category: "dns",
+    remedy: "Nothing to do.",
+};
+
+/// The fixture plus passing checks: two in staging, one in production. Its only other info
+/// finding (divertallemailsto in staging) is waived.
+fn report_with_passes() -> Report {
+    let mut r = fx::report();
+    for (env, subject) in [
+        ("staging", "staging.example.edu 192.0.2.25"),
+        ("staging", "staging.example.edu 192.0.2.26"),
+        ("production", "example.edu 192.0.2.25"),
+    ] {
+        r.findings.push(
+            Finding::new(
+                &SPF_PASS,
+                "SPF pass for the relay, decided by ip4:192.0.2.0/26.",
+            )
+            .env(env)
+            .subject(subject),
+        );
+    }
+    r.summary = maildrift::report::Summary::of(&r.findings, &r.environments, r.fail_on);
+    r
+}
+
+#[test]
+fn table_counts_unwaived_info_findings_unless_asked_for_all() {
+    let r = report_with_passes();
+    let mut style = Style {
+        color: false,
+        width: Some(100),
+        all: false,
+    };
+    let out = render::report(&r, Format::Table, &style);
+    assert!(!out.contains("MD412"), "{out}");
+    assert!(
+        out.contains("+ 2 passing checks and notes (info) not shown; --all shows them"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+ 1 passing check or note (info) not shown; --all shows it"),
+        "{out}"
+    );
+    // A waived finding is info too, but it always shows, marked.
+    assert!(out.contains("divertallemailsto  "), "{out}");
+    assert!(out.contains("(exception"), "{out}");
+    // The summary still counts every finding.
+    assert!(out.contains("4 info (1 waived)"), "{out}");
+
+    style.all = true;
+    let all = render::report(&r, Format::Table, &style);
+    assert_eq!(all.matches("MD412").count(), 3, "{all}");
+    assert!(all.contains("(exception"), "{all}");
+    assert!(!all.contains("not shown"), "{all}");
+
+    // Other formats list everything either way.
+    style.all = false;
+    for f in [Format::Json, Format::Markdown, Format::Junit] {
+        assert!(render::report(&r, f, &style).contains("MD412"), "{f}");
+    }
+}
+
+#[test]
+fn table_lists_info_findings_when_the_report_fails_on_info() {
+    let mut r = report_with_passes();
+    r.fail_on = Severity::Info;
+    let out = render::report(&r, Format::Table, &Style::default());
+    assert_eq!(out.matches("MD412").count(), 3, "{out}");
+    assert!(!out.contains("not shown"), "{out}");
+}
+
+#[test]
+fn a_section_of_only_passing_checks_says_nothing_needs_fixing() {
+    let mut r = report_with_passes();
+    r.findings
+        .retain(|f| f.environment.as_deref() != Some("production") || f.code == "MD412");
+    r.summary = maildrift::report::Summary::of(&r.findings, &r.environments, r.fail_on);
+    let out = render::report(&r, Format::Table, &Style::default());
+    assert!(
+        out.contains("Nothing to fix.\n+ 1 passing check or note (info) not shown"),
+        "{out}"
+    );
+}
+
+#[test]
+fn table_never_breaks_a_subject_inside_a_word_at_80_columns_or_more() {
+    let r = report_with_passes();
+    for width in [80u16, 100, 120] {
+        for all in [false, true] {
+            let style = Style {
+                color: false,
+                width: Some(width),
+                all,
+            };
+            let out = render::report(&r, Format::Table, &style);
+            for f in &r.findings {
+                let Some(subject) = f.subject.as_deref() else {
+                    continue;
+                };
+                if !all && f.code == "MD412" {
+                    continue;
+                }
+                for word in subject.split_whitespace() {
+                    assert!(out.contains(word), "{word} broken at {width}:\n{out}");
+                }
+            }
+        }
+    }
 }

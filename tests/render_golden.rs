@@ -35,10 +35,12 @@ fn check_golden(name: &str, actual: &str) {
 const PLAIN: Style = Style {
     color: false,
     width: None,
+    all: false,
 };
 const WIDE: Style = Style {
     color: false,
     width: Some(120),
+    all: false,
 };
 
 #[test]
@@ -54,6 +56,7 @@ fn report_table_at_80_columns_matches_golden() {
     let style = Style {
         color: false,
         width: Some(80),
+        all: false,
     };
     check_golden(
         "report.80.txt",
@@ -66,10 +69,54 @@ fn report_table_in_colour_matches_golden() {
     let style = Style {
         color: true,
         width: Some(120),
+        all: false,
     };
     check_golden(
         "report.color.txt",
         &render::report(&fx::report(), Format::Table, &style),
+    );
+}
+
+/// The fixture plus two passing checks in staging: the table counts them, `all` lists them.
+fn report_with_passes() -> maildrift::report::Report {
+    use maildrift::findings::{Finding, Kind, Severity};
+    const SPF_PASS: Kind = Kind {
+        code: "MD412",
+        name: "spf-pass",
+        severity: Severity::Info,
+        category: "dns",
+        remedy: "Nothing to do.",
+    };
+    let mut r = fx::report();
+    for ip in ["192.0.2.25", "192.0.2.26"] {
+        r.findings.push(
+            Finding::new(
+                &SPF_PASS,
+                format!("SPF pass for {ip} as noreply@staging.example.edu."),
+            )
+            .env("staging")
+            .subject(format!("staging.example.edu {ip}")),
+        );
+    }
+    r.summary = maildrift::report::Summary::of(&r.findings, &r.environments, r.fail_on);
+    r
+}
+
+#[test]
+fn report_table_with_passing_checks_matches_golden() {
+    let mut style = Style {
+        color: false,
+        width: Some(80),
+        all: false,
+    };
+    check_golden(
+        "report-passes.80.txt",
+        &render::report(&report_with_passes(), Format::Table, &style),
+    );
+    style.all = true;
+    check_golden(
+        "report-passes-all.80.txt",
+        &render::report(&report_with_passes(), Format::Table, &style),
     );
 }
 
@@ -142,6 +189,7 @@ fn diff_table_in_colour_matches_golden() {
     let style = Style {
         color: true,
         width: Some(120),
+        all: false,
     };
     check_golden(
         "diff.color.txt",

@@ -109,6 +109,9 @@ pub struct OutputArgs {
     /// Write the preceding --format to FILE (atomically) instead of stdout; repeatable
     #[arg(short, long = "output", value_name = "FILE")]
     pub outputs: Vec<PathBuf>,
+    /// Show info findings (passes, notes) in the table too
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

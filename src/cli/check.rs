@@ -77,20 +77,28 @@ pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
         today: output::today(now),
     };
     let report = audit::build(&collected, baseline.as_ref(), external, &opts);
-    write_report(g, &report, &outputs)?;
+    write_report(g, &report, &outputs, args.out.all)?;
     Ok(outcome_code(&report))
 }
 
-/// Renders `report` in every planned format; files get no colour and no width limit.
+/// Renders `report` in every planned format; files get no colour and no width limit. `all`
+/// (`--all`) puts info findings in tables too, on stdout and in files alike.
 pub fn write_report(
     g: &Global,
     report: &crate::report::Report,
     outputs: &[(Format, Option<PathBuf>)],
+    all: bool,
 ) -> crate::Result<()> {
-    let style = output::stdout_style(g);
+    let style = render::Style {
+        all,
+        ..output::stdout_style(g)
+    };
     for (format, path) in outputs {
         let style = if path.is_some() {
-            Default::default()
+            render::Style {
+                all,
+                ..Default::default()
+            }
         } else {
             style
         };

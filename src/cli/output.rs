@@ -28,7 +28,8 @@ pub fn init_logging(verbose: u8, quiet: bool) {
 }
 
 /// The style for text going to stdout: colour only on a terminal and never with NO_COLOR;
-/// the terminal's width when there is one.
+/// the terminal's width when there is one. Shows the table's usual findings (`all: false`);
+/// commands with `--all` set that themselves.
 pub fn stdout_style(g: &Global) -> Style {
     let tty = std::io::stdout().is_terminal();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -42,7 +43,11 @@ pub fn stdout_style(g: &Global) -> Style {
     } else {
         std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
     };
-    Style { color, width }
+    Style {
+        color,
+        width,
+        all: false,
+    }
 }
 
 fn terminal_width() -> Option<u16> {

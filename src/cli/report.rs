@@ -11,6 +11,6 @@ pub fn merge(g: &Global, args: &MergeArgs) -> crate::Result<u8> {
         reports.push((path.clone(), merge::read(path)?));
     }
     let merged = merge::merge(reports)?;
-    write_report(g, &merged, &outputs)?;
+    write_report(g, &merged, &outputs, args.out.all)?;
     Ok(outcome_code(&merged))
 }

@@ -24,6 +24,10 @@ pub struct Style {
     pub color: bool,
     /// Terminal width in columns; `None` means no limit (e.g. output to a file or pipe).
     pub width: Option<u16>,
+    /// Show every finding in the table. By default info findings that no exception waived
+    /// (passing checks and notes) are left out and only counted, unless the report fails on
+    /// info.
+    pub all: bool,
 }
 
 /// An output format.

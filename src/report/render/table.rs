@@ -5,7 +5,7 @@
 //! only measures and wraps (its `custom_styling` feature makes it ignore our codes when it
 //! measures widths).
 
-use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width};
+use comfy_table::{ContentArrangement, Table};
 use similar::{ChangeTag, TextDiff};
 
 use super::text::{self, Paint, paint, visible};
@@ -20,7 +20,8 @@ pub fn report(report: &Report, style: &Style) -> String {
 
     for key in environment_keys(report) {
         let env = key.and_then(|k| report.environments.iter().find(|e| e.name == k));
-        let findings: Vec<&Finding> = findings_of(report, key).collect();
+        let (findings, hidden): (Vec<&Finding>, Vec<&Finding>) =
+            findings_of(report, key).partition(|f| shown(f, report, style));
         // The standard gets a section only when something is wrong with it.
         if key.is_none() && findings.is_empty() {
             continue;
@@ -36,10 +37,33 @@ pub fn report(report: &Report, style: &Style) -> String {
         }
         if findings.is_empty() {
             if env.is_none_or(|e| e.state == EnvState::Ok) {
-                out.push(paint("No findings.", Paint::Green, color));
+                let none = if hidden.is_empty() {
+                    "No findings."
+                } else {
+                    "Nothing to fix."
+                };
+                out.push(paint(none, Paint::Green, color));
             }
         } else {
             out.push(findings_table(&findings, style));
+        }
+        if !hidden.is_empty() {
+            if !findings.is_empty() {
+                out.push(String::new());
+            }
+            let line = if hidden.len() == 1 {
+                "+ 1 passing check or note (info) not shown; --all shows it".to_string()
+            } else {
+                format!(
+                    "+ {} passing checks and notes (info) not shown; --all shows them",
+                    hidden.len()
+                )
+            };
+            out.push(paint(
+                &text::wrap(&line, style.width, "  "),
+                Paint::Dim,
+                color,
+            ));
         }
     }
 
@@ -107,6 +131,16 @@ pub fn report(report: &Report, style: &Style) -> String {
     let mut s = out.join("\n");
     s.push('\n');
     s
+}
+
+/// Whether the table lists a finding. Info findings no exception waived (passing checks and
+/// notes) are only counted, unless `--all` asks for them or the report fails on info, when
+/// they are what failed.
+fn shown(f: &Finding, report: &Report, style: &Style) -> bool {
+    style.all
+        || f.severity > Severity::Info
+        || f.waived_by.is_some()
+        || report.fail_on <= Severity::Info
 }
 
 /// `UoE Moodle outgoing mail (owner …, review by …) · staging ok · production failed`
@@ -200,24 +234,24 @@ fn section_heading(
     }
 }
 
-fn severity_cell(f: &Finding, color: bool) -> String {
+fn severity_cell(f: &Finding) -> Vec<Line> {
     let word = match f.severity {
-        Severity::Error => paint("error", Paint::Red, color),
-        Severity::Warning => paint("warning", Paint::Yellow, color),
-        Severity::Info => paint("info", Paint::Blue, color),
+        Severity::Error => ("error".to_string(), Some(Paint::Red)),
+        Severity::Warning => ("warning".to_string(), Some(Paint::Yellow)),
+        Severity::Info => ("info".to_string(), Some(Paint::Blue)),
     };
-    match &f.waived_by {
-        Some(w) => format!(
-            "{word}\n{}",
-            paint(
-                // Four short lines keep the severity column narrow.
-                &format!("(exception\nuntil\n{})", visible(&w.expires)),
-                Paint::Dim,
-                color
-            )
-        ),
-        None => word,
+    let mut cell = vec![word];
+    if let Some(w) = &f.waived_by {
+        // Short lines keep the severity column narrow.
+        for l in [
+            "(exception".to_string(),
+            "until".into(),
+            format!("{})", visible(&w.expires)),
+        ] {
+            cell.push((l, Some(Paint::Dim)));
+        }
     }
+    cell
 }
 
 /// A value as shown in a cell: absent stays empty, an empty string is said so.
@@ -271,78 +305,177 @@ fn header_row(names: &[&str], color: bool) -> Vec<String> {
     names.iter().map(|n| paint(n, Paint::Bold, color)).collect()
 }
 
+/// One line of a cell: plain text and how to paint it. Cells are laid out plain and painted
+/// last, so widths never count colour codes.
+type Line = (String, Option<Paint>);
+
+/// Two spaces between columns, none before the first or after the last.
+const GAP: &str = "  ";
+
+/// The findings of one section: severity, code, subject and message (with the remedy under
+/// it). Expected and actual values stay out: the messages state them, and every other format
+/// keeps them. No borders: a bold header row, and a blank line between rows that span more
+/// than one line.
 fn findings_table(findings: &[&Finding], style: &Style) -> String {
     let color = style.color;
-    let mut t = new_table(style);
-    t.set_header(header_row(
-        &[
-            "severity", "code", "subject", "expected", "actual", "message",
-        ],
-        color,
-    ));
-    pad(&mut t);
-    for f in findings {
-        let mut message = visible(&f.message);
-        if !f.remedy.is_empty() {
-            message.push('\n');
-            message.push_str(&paint(
-                &format!("→ {}", visible(&f.remedy)),
-                Paint::Dim,
-                color,
-            ));
-        }
-        t.add_row(vec![
-            severity_cell(f, color),
-            visible(&f.code),
-            f.subject.as_deref().map(visible).unwrap_or_default(),
-            value_cell(f.expected.as_deref(), color),
-            value_cell(f.actual.as_deref(), color),
-            message,
-        ]);
-    }
-    if let Some(w) = style.width {
-        constrain(&mut t, w, findings);
-    }
-    trimmed(&t)
-}
-
-/// Keeps short values whole. comfy-table shares the width out evenly among columns that do
-/// not fit, which breaks host names mid-word while the message column, which wraps well at
-/// spaces, gets room to spare; so give code, subject and values a floor, each capped so that
-/// the floors together always fit.
-fn constrain(t: &mut Table, width: u16, findings: &[&Finding]) {
-    // Five separators and one column of padding each; the floors count padding too, as
-    // comfy-table does.
-    let avail = usize::from(width).saturating_sub(11);
-    let longest = |get: &dyn Fn(&Finding) -> Option<String>| {
-        findings
+    let cells: Vec<[Vec<Line>; 3]> = findings
+        .iter()
+        .map(|f| {
+            [
+                severity_cell(f),
+                vec![(visible(&f.code), None)],
+                f.subject
+                    .as_deref()
+                    .map(|s| visible(s).lines().map(|l| (l.to_string(), None)).collect())
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let headers = ["severity", "code", "subject", "message"];
+    let widest = |i: usize| {
+        cells
             .iter()
-            .filter_map(|f| get(f))
-            .flat_map(|v| v.lines().map(text::width).max())
+            .flat_map(|c| c[i].iter().map(|(l, _)| text::width(l)))
+            .chain([text::width(headers[i])])
             .max()
             .unwrap_or(0)
     };
-    let floors = [
-        (1, longest(&|f| Some(visible(&f.code))), avail / 10),
-        (
-            2,
-            longest(&|f| f.subject.as_deref().map(visible)),
-            avail / 6,
-        ),
-        (
-            3,
-            longest(&|f| f.expected.as_deref().map(visible)),
-            avail / 4,
-        ),
-        (4, longest(&|f| f.actual.as_deref().map(visible)), avail / 4),
-        (5, longest(&|f| Some(visible(&f.message))), avail / 5),
-    ];
-    for (index, content, cap) in floors {
-        let floor = content.min(cap) + 1;
-        if let (Some(col), Ok(floor)) = (t.column_mut(index), u16::try_from(floor)) {
-            col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(floor)));
+    let (severity_w, code_w) = (widest(0), widest(1));
+    // With a width, a subject is never broken inside a word: the column gets the longest
+    // subject when that leaves the message most of the room, else the longest word (subjects
+    // like `host 192.0.2.25` wrap at the space), in either case at most half of what the
+    // fixed columns leave. Without a width nothing wraps.
+    let (subject_w, message_w) = match style.width {
+        None => (widest(2), None),
+        Some(w) => {
+            let rest = usize::from(w).saturating_sub(severity_w + code_w + 3 * GAP.len());
+            let longest_word = cells
+                .iter()
+                .flat_map(|c| c[2].iter().flat_map(|(l, _)| l.split_whitespace()))
+                .map(text::width)
+                .max()
+                .unwrap_or(0);
+            let subject_w = if widest(2) <= rest * 2 / 5 {
+                widest(2)
+            } else {
+                longest_word.min(rest / 2).max(text::width(headers[2]))
+            };
+            (subject_w, Some(rest.saturating_sub(subject_w)))
+        }
+    };
+    let widths = [severity_w, code_w, subject_w];
+
+    let mut rows: Vec<Vec<String>> = vec![vec![
+        row(
+            &headers.map(|h| vec![(h.to_string(), Some(Paint::Bold))]),
+            &widths,
+            color,
+        )
+        .join("\n"),
+    ]];
+    for (f, [severity, code, subject]) in findings.iter().zip(cells) {
+        let subject: Vec<Line> = match style.width {
+            Some(_) => subject
+                .iter()
+                .flat_map(|(l, _)| wrap_subject(l, subject_w))
+                .map(|l| (l, None))
+                .collect(),
+            None => subject,
+        };
+        let mut message: Vec<Line> = lines(&visible(&f.message), message_w, "", None);
+        if !f.remedy.is_empty() {
+            let remedy = format!("→ {}", visible(&f.remedy));
+            message.extend(lines(&remedy, message_w, "  ", Some(Paint::Dim)));
+        }
+        rows.push(row(&[severity, code, subject, message], &widths, color));
+    }
+    // Rows of one line each read as a list; once any spans several, blank lines keep each
+    // finding's message next to its code.
+    let spaced = rows.iter().skip(1).any(|r| r.len() > 1);
+    let mut out: Vec<String> = Vec::new();
+    for (i, r) in rows.into_iter().enumerate() {
+        if spaced && i > 1 {
+            out.push(String::new());
+        }
+        out.extend(r);
+    }
+    out.join("\n")
+}
+
+/// Text wrapped to `width` (`None`: as it is) as lines of a cell, all painted with `paint`.
+fn lines(s: &str, width: Option<usize>, indent: &str, paint: Option<Paint>) -> Vec<Line> {
+    let width = width.map(|w| u16::try_from(w).unwrap_or(u16::MAX));
+    text::wrap(s, width, indent)
+        .lines()
+        .map(|l| (l.to_string(), paint))
+        .collect()
+}
+
+/// Lays cells side by side: every column but the last padded to its width, no trailing
+/// spaces.
+fn row(cells: &[Vec<Line>; 4], widths: &[usize; 3], color: bool) -> Vec<String> {
+    let height = cells.iter().map(Vec::len).max().unwrap_or(0).max(1);
+    (0..height)
+        .map(|i| {
+            let mut line = String::new();
+            for (c, cell) in cells.iter().enumerate() {
+                let (text, p) = cell.get(i).map_or(("", None), |(t, p)| (t.as_str(), *p));
+                line.push_str(&match p {
+                    Some(p) => paint(text, p, color),
+                    None => text.to_string(),
+                });
+                if let Some(w) = widths.get(c) {
+                    line.push_str(&" ".repeat(w.saturating_sub(text::width(text))));
+                    line.push_str(GAP);
+                }
+            }
+            line.trim_end().to_string()
+        })
+        .collect()
+}
+
+/// Wraps a subject (a setting, host name or record name) to `width`: at spaces first, then
+/// after the dots of a name too long for a line, and only as a last resort inside a label.
+fn wrap_subject(s: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut pieces: Vec<String> = Vec::new();
+    for word in s.split_whitespace() {
+        if text::width(word) <= width {
+            pieces.push(word.to_string());
+            continue;
+        }
+        let mut piece = String::new();
+        for label in word.split_inclusive('.') {
+            if !piece.is_empty() && text::width(&piece) + text::width(label) > width {
+                pieces.push(std::mem::take(&mut piece));
+            }
+            for c in label.chars() {
+                if text::width(&piece) + text::width(c.encode_utf8(&mut [0; 4])) > width {
+                    pieces.push(std::mem::take(&mut piece));
+                }
+                piece.push(c);
+            }
+        }
+        pieces.push(piece);
+    }
+    // Greedy fill. Two pieces of one broken word never share a line: the first was cut
+    // because the next would not fit beside it.
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for piece in pieces {
+        if line.is_empty() {
+            line = piece;
+        } else if text::width(&line) + 1 + text::width(&piece) <= width {
+            line.push(' ');
+            line.push_str(&piece);
+        } else {
+            out.push(std::mem::replace(&mut line, piece));
         }
     }
+    if !line.is_empty() || out.is_empty() {
+        out.push(line);
+    }
+    out
 }
 
 pub fn diff(d: &SnapshotDiff, style: &Style) -> String {
