@@ -18,9 +18,9 @@
 //! A source that is configured but has no token (variable unset, no keyring entry) passes on
 //! to the next one. A source that holds something unusable stops the search with an error
 //! naming it: a malformed token, a token file others can read, a missing token file, and a
-//! keyring that cannot be asked (locked, or no Secret Service). The keyring case stops
-//! rather than passing on to the file because a keyring we cannot read may hold a newer
-//! token than the file; whoever has no keyring on a machine sets `keyring = false`.
+//! keyring that is locked (it may hold a newer token than the file). A machine with no
+//! keyring at all (no Secret Service, as on most servers) passes on to `token_file` when one
+//! is configured, and is an error naming the alternatives when none is.
 //!
 //! Tokens are trimmed of surrounding white space. What remains must be 1 to
 //! [`MAX_TOKEN_LEN`] visible ASCII characters with no spaces. Moodle's own tokens are 32
@@ -290,6 +290,15 @@ pub fn resolve_with(
                 });
             }
             Err(TokenError::NotInKeyring { .. }) => {}
+            // No keyring on this machine at all (a server, a container) while a token file is
+            // configured: the file is plainly what the admin meant. A keyring that exists but
+            // is locked still stops the search, since it may hold a newer token.
+            Err(
+                e @ (TokenError::KeyringUnavailable { .. }
+                | TokenError::KeyringNotPersistent { .. }),
+            ) if env.token_file.is_some() => {
+                tracing::debug!("{e}; using token_file instead");
+            }
             Err(e) => return Err(e),
         }
     }

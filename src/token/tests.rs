@@ -136,20 +136,29 @@ fn disabled_keyring_is_never_asked() {
     assert_eq!(got.token.expose(), GOOD);
 }
 
+fn unreachable(e: &Environment) -> Result<Token, TokenError> {
+    Err(TokenError::KeyringUnavailable {
+        env: e.name.clone(),
+        var: e.token_env.clone(),
+        detail: "no secret service provider or dbus session found".into(),
+    })
+}
+
 #[test]
-fn unreachable_keyring_stops_resolution_instead_of_using_the_file() {
+fn machine_without_keyring_uses_the_configured_token_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = token_file(&dir, GOOD, 0o600);
     let env = env_with(Some(&path), true);
-    let err = resolve_with(&env, &no_vars, &|e| {
-        Err(TokenError::KeyringUnavailable {
-            env: e.name.clone(),
-            var: e.token_env.clone(),
-            detail: "no secret service provider or dbus session found".into(),
-        })
-    })
-    .unwrap_err();
-    let text = err.to_string();
+    let found = resolve_with(&env, &no_vars, &unreachable).unwrap();
+    assert_eq!(found.source, TokenSource::File(path));
+}
+
+#[test]
+fn machine_without_keyring_and_without_token_file_names_the_alternatives() {
+    let env = env_with(None, true);
+    let text = resolve_with(&env, &no_vars, &unreachable)
+        .unwrap_err()
+        .to_string();
     assert!(
         text.contains("set MAILDRIFT_TOKEN_PRODUCTION or token_file"),
         "{text}"
