@@ -22,13 +22,13 @@ pub fn run(args: &ExplainArgs) -> crate::Result<u8> {
                 })?;
             emit(
                 &format!(
-                    "{} {} ({}, {} check)\n\nWhat to do: {}\n\nMore: docs/findings.md#{}\n",
+                    "{} {} ({}, {} check)\n\nWhat to do: {}\n\nMore: {}\n",
                     kind.code,
                     kind.name,
                     kind.severity,
                     kind.category,
                     kind.remedy,
-                    kind.code.to_ascii_lowercase()
+                    doc_page(kind.code)
                 ),
                 None,
             )?;
@@ -46,4 +46,13 @@ pub fn run(args: &ExplainArgs) -> crate::Result<u8> {
         }
     }
     Ok(exit::CLEAN)
+}
+
+/// The documentation page that explains `code` (each area documents its own range).
+fn doc_page(code: &str) -> String {
+    match code.as_bytes().get(2) {
+        Some(b'4'..=b'7') => "docs/findings-dns.md".to_string(),
+        Some(b'8' | b'9') => "docs/findings-health.md".to_string(),
+        _ => format!("docs/findings.md#{}", code.to_ascii_lowercase()),
+    }
 }
