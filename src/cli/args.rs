@@ -62,6 +62,10 @@ pub enum Command {
     Pull(PullArgs),
     /// Show the mail settings that differ between two environments or snapshot files
     Diff(DiffArgs),
+    /// Show cron, task queue, failed mail and bounce figures per environment
+    Health(super::health::HealthArgs),
+    /// Send a test mail through an environment and keep the evidence
+    Testmail(super::testmail::TestmailArgs),
     /// Work with the baseline (the committed standard)
     #[command(subcommand)]
     Baseline(BaselineCommand),
@@ -79,10 +83,6 @@ pub enum Command {
     Report(ReportCommand),
     /// Explain a finding code (e.g. MD101), or list them all
     Explain(ExplainArgs),
-    /// Show cron, task queue, failed mail and bounce figures per environment
-    Health(super::health::HealthArgs),
-    /// Send a test mail through an environment and keep the evidence
-    Testmail(super::testmail::TestmailArgs),
 }
 
 #[derive(Debug, Subcommand)]
