@@ -75,6 +75,34 @@ fn no_command_format_error_path_or_log_level_shows_the_token_or_a_secret() {
     add(&["pull", ok2[0], ok2[1]]);
     add(&["pull", "-o", "snaps"]);
     add(&["pull", "production", "-o", "one.json"]);
+    for f in ["table", "json", "openmetrics"] {
+        add(&["health", ok2[0], ok2[1], "--format", f]);
+    }
+    add(&["health", "rejected", "production"]);
+    add(&[
+        "testmail",
+        "production",
+        "--to",
+        "mailcheck@example.org",
+        "--evidence-dir",
+        "ev",
+    ]);
+    add(&[
+        "testmail",
+        "rejected",
+        "--to",
+        "mailcheck@example.org",
+        "--evidence-dir",
+        "ev",
+    ]);
+    add(&[
+        "check",
+        "--no-dns",
+        "--evidence-dir",
+        "ev",
+        "--format",
+        "openmetrics",
+    ]);
     for f in ["table", "json", "markdown", "junit"] {
         add(&["diff", "staging", "production", "--format", f]);
         add(&[
