@@ -119,7 +119,7 @@ fn login_checks_the_token_stores_it_and_check_then_needs_no_variable() {
     );
     assert_eq!(again.code, 1, "{}", again.both());
     assert!(
-        again.stderr.contains("no token under service maildrift"),
+        again.stderr.contains("no token found"),
         "{}",
         again.both()
     );
