@@ -118,11 +118,7 @@ fn login_checks_the_token_stores_it_and_check_then_needs_no_variable() {
         None,
     );
     assert_eq!(again.code, 1, "{}", again.both());
-    assert!(
-        again.stderr.contains("no token found"),
-        "{}",
-        again.both()
-    );
+    assert!(again.stderr.contains("no token found"), "{}", again.both());
 }
 
 #[test]

@@ -226,3 +226,14 @@ fn pull_with_a_stalled_site_times_out_after_the_configured_timeout_and_exits_1()
     let staging = EnvSpec::live("staging", &fake.url("staging")).with("timeout = 1");
     staging_fails(&fake, staging, &["timeout", "raise timeout"]);
 }
+
+#[test]
+fn pull_of_several_environments_into_one_json_file_is_refused_before_any_request() {
+    let fake = fake_pair();
+    let w = World::two_sites(&fake, None);
+    let out = w.run(&["pull", "-o", "all.json"]);
+    assert_eq!(out.code, 1, "{}", out.both());
+    assert!(out.stderr.contains("give a directory"), "{}", out.both());
+    assert!(!w.path("all.json").exists());
+    assert!(fake.requests().is_empty());
+}

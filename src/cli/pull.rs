@@ -24,6 +24,17 @@ pub async fn run(g: &Global, args: &PullArgs) -> crate::Result<u8> {
         let (i, n) = crate::report::merge::parse_shard(shard).map_err(crate::Error::Usage)?;
         targets.retain(|t| crate::report::merge::in_shard(t.name(), i, n));
     }
+    if let Some(out) = &args.output
+        && targets.len() > 1
+        && !out.is_dir()
+        && out.extension().is_some_and(|e| e == "json")
+    {
+        return Err(crate::Error::Usage(format!(
+            "-o {}: a .json file holds one snapshot, but {} environments are to be pulled; give a directory (snapshots are written as <env>.json)",
+            out.display(),
+            targets.len()
+        )));
+    }
     let jobs = args.jobs.or(config.jobs).unwrap_or(collect::DEFAULT_JOBS);
     let collected = collect::collect(
         &targets,
