@@ -50,14 +50,29 @@ impl Resolver {
     }
 }
 
+/// A UDP socket and a TCP listener on the same free loopback port. The port the system picks
+/// for UDP may be taken for TCP by another process's connection, so try a few ports.
+async fn bind_pair() -> Result<(UdpSocket, TcpListener), String> {
+    let mut last = String::new();
+    for _ in 0..32 {
+        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .map_err(|e| format!("cannot bind the loopback DNS front: {e}"))?;
+        let addr = udp.local_addr().map_err(|e| e.to_string())?;
+        match TcpListener::bind(addr).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => last = e.to_string(),
+            Err(e) => return Err(format!("cannot bind the loopback DNS front over TCP: {e}")),
+        }
+    }
+    Err(format!(
+        "cannot find a free loopback port for the DNS front over UDP and TCP: {last}"
+    ))
+}
+
 async fn start(inner: Weak<Inner>, timeout: Duration) -> Result<Proxy, String> {
-    let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .map_err(|e| format!("cannot bind the loopback DNS front: {e}"))?;
+    let (udp, tcp) = bind_pair().await?;
     let addr = udp.local_addr().map_err(|e| e.to_string())?;
-    let tcp = TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot bind the loopback DNS front over TCP: {e}"))?;
     let udp = Arc::new(udp);
     let mut tasks = Vec::new();
     {

@@ -141,11 +141,18 @@ pub async fn start(zones: &[String], faults: Faults) -> DnsServer {
         let (origin, h) = zone_handler(text, None);
         catalog.upsert(LowerName::from(origin), vec![Arc::new(h)]);
     }
-    let udp = UdpSocket::bind("127.0.0.1:0").await.expect("bind udp");
-    let addr = udp.local_addr().expect("udp addr");
-    let tcp = TcpListener::bind(addr)
-        .await
-        .expect("bind tcp on the same port");
+    // The UDP port the system picks may be in use for TCP (other tests' connections), so
+    // try a few until one is free for both.
+    let mut bound = None;
+    for _ in 0..32 {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.expect("bind udp");
+        let addr = udp.local_addr().expect("udp addr");
+        if let Ok(tcp) = TcpListener::bind(addr).await {
+            bound = Some((udp, addr, tcp));
+            break;
+        }
+    }
+    let (udp, addr, tcp) = bound.expect("a loopback port free for both UDP and TCP");
     let queries = Arc::new(AtomicUsize::new(0));
     let tcp_queries = Arc::new(AtomicUsize::new(0));
     let mut server = Server::new(Faulty {
