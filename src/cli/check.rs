@@ -77,6 +77,24 @@ pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
         today: output::today(now),
     };
     let report = audit::build(&collected, baseline.as_ref(), external, &opts);
+    // Like a site that could not be read, a check that could not run (DNS not answering)
+    // fails the run; the terminal must say why even when the report goes to a file only.
+    for c in report
+        .checks
+        .iter()
+        .filter(|c| c.state == crate::report::model::CheckState::Errored)
+    {
+        let env = c
+            .environment
+            .as_deref()
+            .map(|e| format!("{e}: "))
+            .unwrap_or_default();
+        let detail = c.detail.as_deref().unwrap_or("no detail");
+        eprintln!(
+            "maildrift: error: {env}the {} check could not run: {detail}",
+            c.check
+        );
+    }
     write_report(g, &report, &outputs, args.out.all)?;
     Ok(outcome_code(&report))
 }
