@@ -72,7 +72,13 @@ def main() -> None:
                 "domains": len(results),
                 "spf_errors": spf_errors,
                 "dmarc_errors": dmarc_errors,
-                "spf_example": results[0].get("spf") if results else None,
+                # What checkdmarc made of the first domain's SPF record (record, lookups).
+                "spf_example": {
+                    k: results[0]["spf"].get(k)
+                    for k in ("record", "valid", "dns_lookups", "void_dns_lookups")
+                }
+                if results
+                else None,
                 "questions": dict(sorted(asked.items())),
             }
         )
