@@ -15,7 +15,7 @@
 //! report must have DNS evidence for all 200 environments and no MD790.
 //!
 //! Run with `cargo bench --bench dns_audit` (or `bash benches/run.sh`). Environment:
-//! `DNS_DOMAINS` (200), `DNS_RUNS` (3, runs of each tool, interleaved; the median is
+//! `DNS_DOMAINS` (200), `DNS_RUNS` (5, runs of each tool, interleaved; the median is
 //! reported), `DNS_SERIAL=0` skips the extra `--jobs 1` run of maildrift,
 //! `CHECKDMARC_PYTHON` (a Python with checkdmarc 6.0.4; default
 //! `target/bench-venv/bin/python`; without one only maildrift is timed).
@@ -157,7 +157,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn main() {
     let n = env_or("DNS_DOMAINS", 200) as usize;
-    let runs = env_or("DNS_RUNS", 3).max(1) as usize;
+    let runs = env_or("DNS_RUNS", 5).max(1) as usize;
     let serial = env_or("DNS_SERIAL", 1) != 0;
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = std::env::var_os("CHECKDMARC_PYTHON")
