@@ -54,7 +54,7 @@ mkdir -p target
         hyperfine -N --warmup 3 --runs "${STARTUP_RUNS:-50}" --style basic \
             --export-json target/hyperfine-startup.json \
             "target/release/maildrift --version" 2>&1
-        python3 -c 'import json; r = json.load(open("target/hyperfine-startup.json"))["results"][0]; print(f"hyperfine: median {r["median"] * 1e3:.2f} ms, min {r["min"] * 1e3:.2f} ms, mean {r["mean"] * 1e3:.2f} ms")' 
+        python3 -c 'import json; r = json.load(open("target/hyperfine-startup.json"))["results"][0]; print("hyperfine: median %.2f ms, min %.2f ms, mean %.2f ms" % tuple(r[k] * 1e3 for k in ("median", "min", "mean")))'
     fi
 
     echo "== DNS audit"
