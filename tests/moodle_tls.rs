@@ -149,7 +149,24 @@ async fn a_redirect_over_tls_is_not_followed_and_names_the_location() {
         "{err:?}"
     );
     assert!(err.to_string().contains(location), "{err}");
-    assert_eq!(fake.requests().len(), 1);
+    // A pull asks site info and the configuration together; each reached the site once and
+    // nothing followed the redirect.
+    let requests = fake.requests();
+    for function in [
+        "core_webservice_get_site_info",
+        "local_maildrift_get_mail_config",
+    ] {
+        let n = requests
+            .iter()
+            .filter(|r| r.function() == Some(function))
+            .count();
+        assert!(n <= 1, "{function} sent {n} times");
+    }
+    assert!(
+        !requests.is_empty() && requests.len() <= 2,
+        "{} requests",
+        requests.len()
+    );
     assert_clean(&err);
 }
 
