@@ -131,16 +131,22 @@ async fn read_file(name: &str, path: &std::path::Path) -> Result<Snapshot, Strin
     Ok(snap)
 }
 
-/// Resolves the environment's token and pulls its snapshot.
-pub async fn pull(env: &Environment) -> Result<Snapshot, crate::Error> {
+/// A client for `env` and its token: prints the client's warnings (plain http allowed) and
+/// looks the token up off the async workers, since the keyring may block on D-Bus.
+pub async fn connect(env: &Environment) -> Result<(Client, crate::token::Token), crate::Error> {
     let client = Client::new(env)?;
     for w in client.warnings() {
         eprintln!("maildrift: warning: {w}");
     }
     let env2 = env.clone();
-    // The keyring may block on D-Bus; keep it off the async workers.
     let resolved = tokio::task::spawn_blocking(move || token::resolve(&env2))
         .await
         .map_err(|e| crate::Error::Usage(format!("{}: token lookup failed: {e}", env.name)))??;
-    Ok(client.pull(&resolved.token).await?)
+    Ok((client, resolved.token))
+}
+
+/// Resolves the environment's token and pulls its snapshot.
+pub async fn pull(env: &Environment) -> Result<Snapshot, crate::Error> {
+    let (client, token) = connect(env).await?;
+    Ok(client.pull(&token).await?)
 }

@@ -6,7 +6,7 @@ use super::args::Global;
 use super::exit;
 use super::output;
 use crate::evidence::{self, Record, SendResult};
-use crate::moodle::{Client, MoodleError};
+use crate::moodle::MoodleError;
 
 #[derive(Debug, clap::Args)]
 pub struct TestmailArgs {
@@ -76,15 +76,8 @@ pub async fn run(g: &Global, a: &TestmailArgs) -> crate::Result<u8> {
         )));
     }
     let dir = evidence::resolve_dir(a.evidence_dir.as_deref(), &config);
-    let client = Client::new(&env)?;
-    for w in client.warnings() {
-        eprintln!("maildrift: warning: {w}");
-    }
-    let env2 = env.clone();
-    let resolved = tokio::task::spawn_blocking(move || crate::token::resolve(&env2))
-        .await
-        .map_err(|e| crate::Error::Usage(format!("{}: token lookup failed: {e}", env.name)))??;
-    let answer = match client.send_test_mail(&resolved.token, &a.to).await {
+    let (client, token) = crate::collect::connect(&env).await?;
+    let answer = match client.send_test_mail(&token, &a.to).await {
         Ok(t) => t,
         Err(e @ MoodleError::TestMailTooSoon { .. }) => {
             eprintln!("maildrift: error: {e}");

@@ -12,9 +12,7 @@ use crate::collect::Target;
 use crate::config::Environment;
 use crate::evidence::{self, Evidence};
 use crate::findings::Finding;
-use crate::moodle::Client;
 use crate::report::{CheckRun, CheckState, EvidenceLink};
-use crate::token;
 
 /// Resolves the environment's token and reads its mail health over `days` days.
 pub async fn fetch(
@@ -22,16 +20,8 @@ pub async fn fetch(
     days: u32,
     now: Timestamp,
 ) -> Result<EnvironmentHealth, crate::Error> {
-    let client = Client::new(env)?;
-    for w in client.warnings() {
-        eprintln!("maildrift: warning: {w}");
-    }
-    let env2 = env.clone();
-    // The keyring may block on D-Bus; keep it off the async workers.
-    let resolved = tokio::task::spawn_blocking(move || token::resolve(&env2))
-        .await
-        .map_err(|e| crate::Error::Usage(format!("{}: token lookup failed: {e}", env.name)))??;
-    let answer = client.mail_health(&resolved.token, days).await?;
+    let (client, token) = crate::collect::connect(env).await?;
+    let answer = client.mail_health(&token, days).await?;
     Ok(EnvironmentHealth::from_mail_health(&env.name, &answer, now))
 }
 
