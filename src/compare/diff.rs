@@ -207,36 +207,12 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::snapshot::{MoodleVersion, SCHEMA as SNAP, Setting, Source};
 
+    /// The checks' test snapshot, with smtppass set only in production.
     fn snap(env: &str, values: &[(&str, &str)]) -> Snapshot {
-        Snapshot {
-            schema: SNAP.into(),
-            environment: env.into(),
-            url: format!("https://{env}.example.edu"),
-            taken_at: jiff::Timestamp::UNIX_EPOCH,
-            source: Source::Plugin,
-            moodle: MoodleVersion {
-                release: "4.5".into(),
-                version: "2024100700".into(),
-            },
-            plugin_version: None,
-            settings: values
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        Setting {
-                            value: v.to_string(),
-                            isset: true,
-                            forced: false,
-                        },
-                    )
-                })
-                .collect(),
-            secrets: BTreeMap::from([("smtppass".to_string(), env == "production")]),
-            dkim: vec![],
-        }
+        let mut s = crate::checks::testing::snapshot(env, values);
+        s.secrets = BTreeMap::from([("smtppass".to_string(), env == "production")]);
+        s
     }
 
     #[test]
