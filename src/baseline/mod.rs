@@ -42,6 +42,18 @@ pub enum BaselineError {
     },
 }
 
+impl BaselineError {
+    /// A TOML parse error of baseline `text`, located; `context` prefixes the message
+    /// (e.g. the table being read).
+    pub fn from_toml(path: &Path, text: &str, err: &toml::de::Error, context: &str) -> Self {
+        BaselineError::Invalid {
+            path: path.to_path_buf(),
+            location: Location::from_toml(text, err).unwrap_or(Location { line: 1, column: 1 }),
+            message: format!("{context}{}", err.message().trim()),
+        }
+    }
+}
+
 /// Where in the baseline a role-specific rule applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -199,11 +211,8 @@ impl Baseline {
             location: Location::at(text, offset),
             message,
         };
-        let raw: Raw = toml::from_str(text).map_err(|e| BaselineError::Invalid {
-            path: path.to_path_buf(),
-            location: Location::from_toml(text, &e).unwrap_or(Location { line: 1, column: 1 }),
-            message: e.message().trim().to_string(),
-        })?;
+        let raw: Raw =
+            toml::from_str(text).map_err(|e| BaselineError::from_toml(path, text, &e, ""))?;
         if raw.schema.get_ref() != SCHEMA {
             return Err(invalid(
                 raw.schema.span().start,

@@ -96,11 +96,8 @@ impl HealthPolicy {
             location: Location::at(text, offset),
             message,
         };
-        let wrapper: Wrapper = toml::from_str(text).map_err(|e| BaselineError::Invalid {
-            path: path.to_path_buf(),
-            location: Location::from_toml(text, &e).unwrap_or(Location { line: 1, column: 1 }),
-            message: format!("[health]: {}", e.message().trim()),
-        })?;
+        let wrapper: Wrapper = toml::from_str(text)
+            .map_err(|e| BaselineError::from_toml(path, text, &e, "[health]: "))?;
         let Some(raw) = wrapper.health else {
             return Ok(HealthPolicy::default());
         };
