@@ -209,33 +209,30 @@ fn mechanism(s: &str) -> Result<Mechanism, String> {
                 Mechanism::Mx { domain, v4, v6 }
             })
         }
-        "ip4" => {
-            let a = arg.strip_prefix(':').ok_or("needs `:address`")?;
-            let net = if a.contains('/') {
-                a.parse::<Ipv4Net>()
-                    .map_err(|_| format!("`{a}` is not an IPv4 network"))?
-            } else {
-                Ipv4Net::from(
-                    a.parse::<std::net::Ipv4Addr>()
-                        .map_err(|_| format!("`{a}` is not an IPv4 address"))?,
-                )
-            };
-            Ok(Mechanism::Ip4(net))
-        }
-        "ip6" => {
-            let a = arg.strip_prefix(':').ok_or("needs `:address`")?;
-            let net = if a.contains('/') {
-                a.parse::<Ipv6Net>()
-                    .map_err(|_| format!("`{a}` is not an IPv6 network"))?
-            } else {
-                Ipv6Net::from(
-                    a.parse::<std::net::Ipv6Addr>()
-                        .map_err(|_| format!("`{a}` is not an IPv6 address"))?,
-                )
-            };
-            Ok(Mechanism::Ip6(net))
-        }
+        "ip4" => Ok(Mechanism::Ip4(ip_network::<Ipv4Net, std::net::Ipv4Addr>(
+            arg, "IPv4",
+        )?)),
+        "ip6" => Ok(Mechanism::Ip6(ip_network::<Ipv6Net, std::net::Ipv6Addr>(
+            arg, "IPv6",
+        )?)),
         other => Err(format!("unknown mechanism `{other}`")),
+    }
+}
+
+/// The `:address[/prefix]` of an ip4/ip6 mechanism; a bare address is a /32 or /128 network.
+fn ip_network<N, A>(arg: &str, family: &str) -> Result<N, String>
+where
+    N: std::str::FromStr + From<A>,
+    A: std::str::FromStr,
+{
+    let a = arg.strip_prefix(':').ok_or("needs `:address`")?;
+    if a.contains('/') {
+        a.parse::<N>()
+            .map_err(|_| format!("`{a}` is not an {family} network"))
+    } else {
+        a.parse::<A>()
+            .map(N::from)
+            .map_err(|_| format!("`{a}` is not an {family} address"))
     }
 }
 
