@@ -17,7 +17,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use url::Url;
 
-use crate::error::Location;
+use crate::location::Location;
 
 /// Environment variable that names the config file when `--config` is not given.
 pub const CONFIG_ENV: &str = "MAILDRIFT_CONFIG";

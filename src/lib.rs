@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod baseline;
+pub mod catalogue;
 pub mod checks;
 pub mod cli;
 pub mod collect;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod evidence;
 pub mod findings;
 pub mod health;
+pub mod location;
 pub mod moodle;
 pub mod output;
 pub mod report;

@@ -13,7 +13,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::Location;
+use crate::location::Location;
 use crate::snapshot::settings;
 
 /// Schema identifier a baseline file must carry.

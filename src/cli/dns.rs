@@ -10,7 +10,7 @@ use crate::audit::{Collected, External};
 use crate::baseline::{Baseline, BaselineError};
 use crate::config::{Config, parse_dns_server};
 use crate::dns::{self, DnsPolicy, Resolver, ResolverOptions};
-use crate::error::Location;
+use crate::location::Location;
 
 pub async fn run(
     config: &Config,

@@ -5,10 +5,10 @@ use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use super::args::ExplainArgs;
 use super::exit;
 use super::output::emit;
-use crate::findings::catalogue;
+use crate::catalogue;
 
 pub fn run(args: &ExplainArgs) -> crate::Result<u8> {
-    let all = catalogue();
+    let all = catalogue::all();
     match &args.code {
         Some(code) => {
             let code = code.trim().to_ascii_uppercase();

@@ -1,8 +1,8 @@
 //! Findings: the one result type every check produces and every renderer consumes.
 //!
 //! A finding carries a stable code (`MD…`). Each area declares its codes as [`Kind`] constants
-//! next to the check that raises them; [`catalogue`] gathers them so docs and tests can verify
-//! that every code is documented and unique.
+//! next to the check that raises them; `crate::catalogue` gathers them (it sits above the
+//! checks, so this module depends on none of them).
 
 use std::fmt;
 
@@ -140,16 +140,6 @@ impl Finding {
         self.remedy = remedy.into();
         self
     }
-}
-
-/// Every finding code maildrift can raise, in code order.
-pub fn catalogue() -> Vec<&'static Kind> {
-    let mut all: Vec<&'static Kind> = Vec::new();
-    all.extend(crate::checks::KINDS.iter());
-    all.extend(crate::dns::KINDS.iter());
-    all.extend(crate::health::KINDS.iter());
-    all.sort_by_key(|k| k.code);
-    all
 }
 
 /// Sorts findings into the stable report order: environment, severity (worst first), code, subject.

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::baseline::{Baseline, BaselineError};
-use crate::error::Location;
+use crate::location::Location;
 
 /// Thresholds the health and evidence checks apply. [`Default`] gives the documented defaults.
 #[derive(Debug, Clone, PartialEq)]

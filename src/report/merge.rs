@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{CheckRun, ExceptionState, ExceptionStatus, Report, SCHEMA, Summary};
-use crate::error::Location;
 use crate::findings;
+use crate::location::Location;
 
 /// Why reports could not be merged.
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{SCHEMA, Snapshot};
-use crate::error::Location;
+use crate::location::Location;
 use crate::output::atomic_write;
 
 /// Why a snapshot file could not be read or written.
