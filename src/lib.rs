@@ -4,6 +4,9 @@
 //! [`moodle`] client → [`snapshot`] → [`compare`] / [`checks`] / [`dns`] / [`health`] →
 //! [`findings`] → [`report`] renderers. [`cli`] wires them to the command line.
 
+// Nothing here needs unsafe code; forbidding it keeps it that way (it cannot be allowed locally).
+#![forbid(unsafe_code)]
+
 pub mod audit;
 pub mod baseline;
 pub mod catalogue;
