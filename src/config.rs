@@ -282,6 +282,23 @@ impl Config {
                     hint: "the url must be an http(s) address of Moodle's wwwroot".into(),
                 });
             }
+            // reqwest would turn `user:pass@` into Basic auth, and the url is printed in
+            // reports, snapshots, evidence and errors: a password there leaks everywhere.
+            if !url.username().is_empty() || url.password().is_some() {
+                let mut shown_url = url.clone();
+                let _ = shown_url.set_username("");
+                let _ = shown_url.set_password(None);
+                return Err(ConfigError::Invalid {
+                    path: shown.clone(),
+                    what: format!("{section}: url (credentials before `@` in {shown_url})"),
+                    hint: format!(
+                        "a site url must not carry a user name or password; write url = \"{shown_url}\" \
+                         and give the web service token with `maildrift login {name}`, the {} \
+                         environment variable, or token_file",
+                        env.token_env.clone().unwrap_or_else(|| default_token_env(&name))
+                    ),
+                });
+            }
             if let Some(var) = &env.token_env
                 && (var.is_empty() || var.contains('='))
             {
@@ -448,6 +465,25 @@ mod tests {
     fn bad_url_names_the_environment() {
         let err = Config::parse("[environments.prod]\nurl = \"ftp://x\"\n", None).unwrap_err();
         assert!(err.to_string().contains("[environments.prod]"), "{err}");
+    }
+
+    #[test]
+    fn credentials_in_a_url_are_refused_without_repeating_them() {
+        for url in [
+            "https://admin:s3cret@moodle.example.edu",
+            "https://admin@moodle.example.edu/moodle",
+            "http://:s3cret@127.0.0.1:8080",
+        ] {
+            let text = format!("[environments.prod]\nurl = \"{url}\"\n");
+            let err = Config::parse(&text, Some(Path::new("/etc/md/maildrift.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("/etc/md/maildrift.toml: "), "{err}");
+            assert!(err.contains("[environments.prod]"), "{err}");
+            assert!(err.contains("maildrift login prod"), "{err}");
+            assert!(err.contains("MAILDRIFT_TOKEN_PROD"), "{err}");
+            assert!(!err.contains("s3cret") && !err.contains("admin"), "{err}");
+        }
     }
 
     #[test]
