@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
@@ -20,19 +20,26 @@ pub const MAX_BODY: usize = 8 * 1024 * 1024;
 /// Path of the REST endpoint below wwwroot.
 const ENDPOINT: &str = "webservice/rest/server.php";
 
-/// True for hosts that never leave this machine: 127.0.0.0/8, ::1 and `localhost`.
+/// True for hosts that never leave this machine: 127.0.0.0/8, ::1 and the exact name
+/// `localhost`, which [`http_client`] pins to those addresses so no resolver is asked. Any
+/// other spelling (`localhost.` is a fully qualified name that network DNS answers) is not
+/// loopback.
 pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
         Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(d)) => {
-            let d = d.trim_end_matches('.');
-            d.eq_ignore_ascii_case("localhost")
-                || d.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-        }
+        // The url crate lower-cases domains and turns IP literals into Ipv4/Ipv6 hosts.
+        Some(Host::Domain(d)) => d == LOCALHOST,
         None => false,
     }
 }
+
+/// The one name treated as loopback, and where it goes (port 0: the url's port is used).
+const LOCALHOST: &str = "localhost";
+const LOCALHOST_ADDRS: [SocketAddr; 2] = [
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+    SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0),
+];
 
 /// Applies the scheme rules. Returns the warning to print on every run when plain http to a
 /// non-loopback host is allowed by `allow_http`.
@@ -96,8 +103,11 @@ pub(crate) fn http_client(env: &Environment) -> Result<reqwest::Client, MoodleEr
         .user_agent(concat!("maildrift/", env!("CARGO_PKG_VERSION")))
         .tls_built_in_root_certs(true);
     if key.loopback {
-        // A proxy from the environment must not receive requests meant for this machine.
-        builder = builder.no_proxy();
+        // A proxy from the environment must not receive requests meant for this machine,
+        // and `localhost` must not be whatever a resolver says it is.
+        builder = builder
+            .no_proxy()
+            .resolve_to_addrs(LOCALHOST, &LOCALHOST_ADDRS);
     }
     if let Some(path) = &env.ca_file {
         let pem = std::fs::read(path).map_err(|e| MoodleError::CaFile {
@@ -371,7 +381,7 @@ mod tests {
             "http://127.1.2.3",
             "http://[::1]:80",
             "http://localhost",
-            "http://LOCALHOST.",
+            "http://LOCALHOST:8080",
             "https://moodle.example.edu",
         ] {
             assert_eq!(check_scheme(&env(ok)), Ok(None), "{ok}");
@@ -379,6 +389,21 @@ mod tests {
         let err = check_scheme(&env("http://moodle.example.edu")).unwrap_err();
         assert!(matches!(err, MoodleError::InsecureUrl { .. }));
         assert!(err.to_string().contains("allow_http"), "{err}");
+    }
+
+    #[test]
+    fn names_that_network_dns_answers_are_not_loopback() {
+        // `localhost.` is fully qualified: a resolver may send it anywhere.
+        for name in [
+            "http://localhost.",
+            "http://LOCALHOST.:8080",
+            "http://localhost.example.edu",
+            "http://127.0.0.1.nip.example",
+            "http://sub.localhost",
+        ] {
+            let err = check_scheme(&env(name)).unwrap_err();
+            assert!(matches!(err, MoodleError::InsecureUrl { .. }), "{name}");
+        }
     }
 
     #[test]
