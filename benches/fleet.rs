@@ -44,7 +44,7 @@ fn main() {
     for n in &names {
         let _ = write!(
             text,
-            "[environments.{n}]\nurl = \"{}\"\ntoken_env = \"FLEET_TOKEN\"\nkeyring = false\n",
+            "[environments.{n}]\nurl = \"{}\"\ntoken_env = \"MAILDRIFT_FLEET_TOKEN\"\nkeyring = false\n",
             fake.url(n)
         );
     }
@@ -90,7 +90,7 @@ fn run(config: &Path, jobs: usize) -> (Duration, Option<u64>) {
     cmd.args(["-q", "--config"])
         .arg(config)
         .args(["pull", "--jobs", &jobs.to_string()])
-        .env("FLEET_TOKEN", TOKEN);
+        .env("MAILDRIFT_FLEET_TOKEN", TOKEN);
     let started = Instant::now();
     let out = cmd.output().expect("run maildrift");
     let wall = started.elapsed();

@@ -169,6 +169,21 @@ pub fn default_token_env(name: &str) -> String {
     format!("MAILDRIFT_TOKEN_{suffix}")
 }
 
+/// What every `token_env` starts with.
+pub const TOKEN_ENV_PREFIX: &str = "MAILDRIFT_";
+
+/// Whether `var` may be read as a token: `MAILDRIFT_` and at least one more of `A-Z0-9_`, and
+/// not [`CONFIG_ENV`]. A config file is input like any other; without this rule it could name
+/// `AWS_SECRET_ACCESS_KEY` and have maildrift post that to a site of its choosing.
+pub fn valid_token_env(var: &str) -> bool {
+    var.strip_prefix(TOKEN_ENV_PREFIX).is_some_and(|rest| {
+        !rest.is_empty()
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    }) && var != CONFIG_ENV
+}
+
 /// Checks an environment name: used in env var names, file names and keyring entries.
 pub fn valid_env_name(name: &str) -> bool {
     !name.is_empty()
@@ -295,17 +310,24 @@ impl Config {
                         "a site url must not carry a user name or password; write url = \"{shown_url}\" \
                          and give the web service token with `maildrift login {name}`, the {} \
                          environment variable, or token_file",
-                        env.token_env.clone().unwrap_or_else(|| default_token_env(&name))
+                        env.token_env
+                            .clone()
+                            .unwrap_or_else(|| default_token_env(&name))
                     ),
                 });
             }
             if let Some(var) = &env.token_env
-                && (var.is_empty() || var.contains('='))
+                && !valid_token_env(var)
             {
                 return Err(ConfigError::Invalid {
                     path: shown.clone(),
                     what: format!("{section}: token_env = {var:?}"),
-                    hint: "name an environment variable, e.g. MAILDRIFT_TOKEN_PRODUCTION".into(),
+                    hint: format!(
+                        "token_env must name a maildrift variable: {TOKEN_ENV_PREFIX} followed by \
+                         capital letters, digits and '_' (not {CONFIG_ENV}), e.g. {}; a config \
+                         must not be able to send another secret of this machine to a site",
+                        default_token_env(&name)
+                    ),
                 });
             }
             environments.push(Environment {
@@ -432,7 +454,7 @@ mod tests {
             url = "https://staging.example.edu"
             [environments.production]
             url = "https://moodle.example.edu/"
-            token_env = "PROD_TOKEN"
+            token_env = "MAILDRIFT_PROD_TOKEN"
             connect_timeout = 2.5
             "#,
             None,
@@ -442,7 +464,7 @@ mod tests {
         assert_eq!(names, ["staging", "production"]);
         assert_eq!(cfg.environments[0].token_env, "MAILDRIFT_TOKEN_STAGING");
         assert_eq!(cfg.environments[0].timeout, Duration::from_secs(12));
-        assert_eq!(cfg.environments[1].token_env, "PROD_TOKEN");
+        assert_eq!(cfg.environments[1].token_env, "MAILDRIFT_PROD_TOKEN");
         assert_eq!(
             cfg.environments[1].connect_timeout,
             Duration::from_millis(2500)
@@ -483,6 +505,38 @@ mod tests {
             assert!(err.contains("maildrift login prod"), "{err}");
             assert!(err.contains("MAILDRIFT_TOKEN_PROD"), "{err}");
             assert!(!err.contains("s3cret") && !err.contains("admin"), "{err}");
+        }
+    }
+
+    #[test]
+    fn token_env_must_name_a_maildrift_variable() {
+        for var in [
+            "AWS_SECRET_ACCESS_KEY",
+            "GITHUB_TOKEN",
+            "MAILDRIFT_",
+            "MAILDRIFT_CONFIG",
+            "maildrift_token_prod",
+            "MAILDRIFT_TOKEN=X",
+            "",
+        ] {
+            let text =
+                format!("[environments.prod]\nurl = \"https://x.example\"\ntoken_env = {var:?}\n");
+            let err = Config::parse(&text, Some(Path::new("md.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("md.toml: invalid [environments.prod]: token_env"),
+                "{err}"
+            );
+            assert!(err.contains("MAILDRIFT_TOKEN_PROD"), "{err}");
+        }
+        for var in ["MAILDRIFT_TOKEN_PROD", "MAILDRIFT_CI_MOODLE_2"] {
+            let text =
+                format!("[environments.prod]\nurl = \"https://x.example\"\ntoken_env = {var:?}\n");
+            assert_eq!(
+                Config::parse(&text, None).unwrap().environments[0].token_env,
+                var
+            );
         }
     }
 

@@ -10,12 +10,14 @@ fn world(fake: &FakeMoodle) -> World {
     let mut w = World::new(
         &[
             EnvSpec::live("production", &fake.url("production")),
-            EnvSpec::live("staging", &fake.url("staging")).with("token_env = \"STAGING_WS_TOKEN\""),
+            EnvSpec::live("staging", &fake.url("staging"))
+                .with("token_env = \"MAILDRIFT_STAGING_WS_TOKEN\""),
         ],
         None,
     );
     w.vars.retain(|(k, _)| k != "MAILDRIFT_TOKEN_STAGING");
-    w.vars.push(("STAGING_WS_TOKEN".into(), TOKEN.into()));
+    w.vars
+        .push(("MAILDRIFT_STAGING_WS_TOKEN".into(), TOKEN.into()));
     w
 }
 
@@ -32,7 +34,8 @@ fn doctor_offline_shows_the_token_source_and_contacts_no_site() {
         out.both()
     );
     assert!(
-        out.stdout.contains("using: env var STAGING_WS_TOKEN"),
+        out.stdout
+            .contains("using: env var MAILDRIFT_STAGING_WS_TOKEN"),
         "{}",
         out.both()
     );
@@ -62,7 +65,7 @@ fn doctor_shows_token_source_and_the_sites_release() {
         out.both()
     );
     assert!(
-        out.stdout.contains("env var STAGING_WS_TOKEN"),
+        out.stdout.contains("env var MAILDRIFT_STAGING_WS_TOKEN"),
         "{}",
         out.both()
     );
@@ -93,11 +96,15 @@ fn doctor_with_a_missing_token_or_a_rejected_one_exits_1_and_says_so() {
         FakeSite::staging("staging", TOKEN),
     ]);
     let mut w = world(&fake);
-    w.vars.retain(|(k, _)| k != "STAGING_WS_TOKEN");
+    w.vars.retain(|(k, _)| k != "MAILDRIFT_STAGING_WS_TOKEN");
     let out = w.run(&["doctor"]);
     assert_eq!(out.code, 1, "{}", out.both());
     assert!(out.stdout.contains("invalidtoken"), "{}", out.both());
-    assert!(out.stdout.contains("STAGING_WS_TOKEN"), "{}", out.both());
+    assert!(
+        out.stdout.contains("MAILDRIFT_STAGING_WS_TOKEN"),
+        "{}",
+        out.both()
+    );
     assert_eq!(out.stdout.matches("PROBLEM").count(), 2, "{}", out.both());
     assert!(
         !out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN),

@@ -10,7 +10,9 @@ mod cli_common;
 mod support;
 
 use cli_common::{Out, TOKEN, bare_cmd, run_cmd};
-use support::fake_moodle::{FakeMoodle, FakeSite};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use support::fake_moodle::{FakeMoodle, FakeSite, TlsIdentity};
+use tokio_rustls::rustls::pki_types::PrivatePkcs8KeyDer;
 
 fn enabled(test: &str) -> bool {
     let on = std::env::var_os("MAILDRIFT_KEYRING_TESTS").is_some_and(|v| !v.is_empty());
@@ -28,16 +30,41 @@ struct Site {
     env: String,
 }
 
-/// A fake site and a config whose environment uses the keyring (the default) and no other
-/// token source. The environment name is unique so runs never see each other's entries.
+/// A certificate for `localhost` from a CA made for this test, and that CA's PEM: keyring
+/// tokens go to https sites only, so the fake speaks TLS here.
+fn tls_identity() -> (TlsIdentity, String) {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "maildrift login test CA");
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_pem = params.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::new(params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let identity = TlsIdentity {
+        chain: vec![cert.der().clone()],
+        key: PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+    };
+    (identity, ca_pem)
+}
+
+/// A fake site over TLS and a config whose environment uses the keyring (the default) and no
+/// other token source. The environment name is unique so runs never see each other's entries.
 fn site(tag: &str) -> Site {
     let env = format!("login-{tag}-{}", std::process::id());
-    let fake = FakeMoodle::start(vec![FakeSite::production(&env, TOKEN)]);
+    let (identity, ca_pem) = tls_identity();
+    let fake = FakeMoodle::start_tls(vec![FakeSite::production(&env, TOKEN)], identity);
     let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca_pem).unwrap();
     std::fs::write(
         dir.path().join("maildrift.toml"),
         format!(
-            "[environments.{env}]\nurl = {:?}\nretries = 0\n",
+            "[environments.{env}]\nurl = {:?}\nca_file = \"ca.pem\"\nretries = 0\n",
             fake.url(&env)
         ),
     )
@@ -151,5 +178,34 @@ fn login_with_a_rejected_token_stores_nothing() {
             .iter()
             .all(|r| r.function() != Some("local_maildrift_get_mail_config")
                 || r.field("wstoken") != Some(wrong))
+    );
+}
+
+#[test]
+fn login_to_a_plain_http_site_is_refused_before_the_token_is_asked_for() {
+    // Needs no keyring: the refusal comes before any keyring call.
+    let env = format!("login-http-{}", std::process::id());
+    let fake = FakeMoodle::start(vec![FakeSite::production(&env, TOKEN)]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("maildrift.toml"),
+        format!(
+            "[environments.{env}]\nurl = {:?}\nretries = 0\n",
+            fake.url(&env)
+        ),
+    )
+    .unwrap();
+    let mut cmd = bare_cmd(dir.path());
+    cmd.args(["login", &env]).write_stdin(format!("{TOKEN}\n"));
+    let out = run_cmd(&mut cmd);
+    assert_eq!(out.code, 1, "{}", out.both());
+    assert!(
+        out.stderr.contains("only sent over https"),
+        "{}",
+        out.both()
+    );
+    assert!(
+        fake.requests().is_empty(),
+        "the token was sent to the http site"
     );
 }

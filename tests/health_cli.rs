@@ -17,7 +17,7 @@ fn config(dir: &Path, fake: &FakeMoodle, envs: &[&str], extra: &str) -> PathBuf 
     let mut text = String::from(extra);
     for e in envs {
         text.push_str(&format!(
-            "\n[environments.{e}]\nurl = \"{}\"\nkeyring = false\ntoken_env = \"MD_HEALTH_TOKEN_{}\"\nretries = 0\ntimeout = 10\n",
+            "\n[environments.{e}]\nurl = \"{}\"\nkeyring = false\ntoken_env = \"MAILDRIFT_HEALTH_TOKEN_{}\"\nretries = 0\ntimeout = 10\n",
             fake.url(e),
             e.to_uppercase()
         ));
@@ -34,7 +34,10 @@ fn maildrift(config: &Path, envs: &[&str]) -> Command {
         .env("MAILDRIFT_NOW", NOW)
         .env_remove("MAILDRIFT_BASELINE");
     for e in envs {
-        cmd.env(format!("MD_HEALTH_TOKEN_{}", e.to_uppercase()), TOKEN);
+        cmd.env(
+            format!("MAILDRIFT_HEALTH_TOKEN_{}", e.to_uppercase()),
+            TOKEN,
+        );
     }
     cmd
 }

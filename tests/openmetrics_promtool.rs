@@ -98,7 +98,7 @@ fn config(dir: &Path, fake: &FakeMoodle, envs: &[&str]) -> std::path::PathBuf {
     let mut text = format!("evidence_dir = \"{}\"\n", dir.join("evidence").display());
     for e in envs {
         text.push_str(&format!(
-            "\n[environments.{e}]\nurl = \"{}\"\nkeyring = false\ntoken_env = \"MD_OM_TOKEN_{}\"\nretries = 0\n",
+            "\n[environments.{e}]\nurl = \"{}\"\nkeyring = false\ntoken_env = \"MAILDRIFT_OM_TOKEN_{}\"\nretries = 0\n",
             fake.url(e),
             e.to_uppercase()
         ));
@@ -123,8 +123,8 @@ fn health_openmetrics_passes_promtool_and_is_written_atomically() {
         .arg("--config")
         .arg(&cfg)
         .env("MAILDRIFT_NOW", "2026-11-29T08:13:20Z")
-        .env("MD_OM_TOKEN_PRODUCTION", TOKEN)
-        .env("MD_OM_TOKEN_STAGING", TOKEN)
+        .env("MAILDRIFT_OM_TOKEN_PRODUCTION", TOKEN)
+        .env("MAILDRIFT_OM_TOKEN_STAGING", TOKEN)
         .args(["health", "--format", "openmetrics", "-o"])
         .arg(&prom)
         .output()

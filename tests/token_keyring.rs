@@ -208,6 +208,84 @@ fn stored_token_is_in_the_secret_service_and_resolves_in_a_new_process() {
 }
 
 #[test]
+fn a_stored_token_goes_only_to_its_exact_origin() {
+    if !enabled("a_stored_token_goes_only_to_its_exact_origin") {
+        return;
+    }
+    let env = unique_env("origin");
+    let t = random_token();
+    token::store(&env, &t).unwrap();
+    // The same environment name and host, but another port, path or scheme: another site.
+    for other in [
+        "https://moodle.example.edu:8443",
+        "https://moodle.example.edu/other",
+        "https://moodle.example.edu.evil.example",
+    ] {
+        let mut elsewhere = env.clone();
+        elsewhere.url = Url::parse(other).unwrap();
+        let err = token::load(&elsewhere).unwrap_err();
+        assert!(
+            matches!(err, TokenError::NotInKeyring { .. }),
+            "{other}: {err:?}"
+        );
+    }
+    let mut plain = env.clone();
+    plain.url = Url::parse("http://moodle.example.edu").unwrap();
+    plain.allow_http = true;
+    let err = token::load(&plain).unwrap_err();
+    assert!(
+        matches!(err, TokenError::KeyringNeedsHttps { .. }),
+        "{err:?}"
+    );
+    assert!(token::resolve(&plain).is_err_and(|e| matches!(e, TokenError::Missing { .. })));
+    // The origin it was stored for still gets it.
+    assert_eq!(token::load(&env).unwrap(), t);
+    token::delete(&env).unwrap();
+}
+
+#[test]
+fn an_entry_from_before_origin_binding_is_not_used_and_the_error_says_to_log_in_again() {
+    if !enabled(
+        "an_entry_from_before_origin_binding_is_not_used_and_the_error_says_to_log_in_again",
+    ) {
+        return;
+    }
+    let env = unique_env("legacy");
+    // What older versions stored: account `<env>@<host>`.
+    let legacy_account = format!("{}@moodle.example.edu", env.name);
+    let legacy = keyring::Entry::new(KEYRING_SERVICE, &legacy_account).unwrap();
+    let old = random_token();
+    legacy.set_password(old.expose()).unwrap();
+
+    let err = token::load(&env).unwrap_err();
+    assert!(
+        matches!(err, TokenError::KeyringLegacyEntry { .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains(&legacy_account), "{text}");
+    assert!(
+        text.contains(&format!("maildrift login {}", env.name)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&token::keyring_account(&env).unwrap()),
+        "{text}"
+    );
+    assert!(!text.contains(old.expose()), "{text}");
+    assert!(
+        token::resolve(&env).is_err_and(|e| matches!(e, TokenError::KeyringLegacyEntry { .. }))
+    );
+
+    // After `login` (store) the new entry is used and the old one is left alone.
+    let new = random_token();
+    token::store(&env, &new).unwrap();
+    assert_eq!(token::load(&env).unwrap(), new);
+    token::delete(&env).unwrap();
+    legacy.delete_credential().unwrap();
+}
+
+#[test]
 fn env_var_is_preferred_over_the_keyring() {
     if !enabled("env_var_is_preferred_over_the_keyring") {
         return;

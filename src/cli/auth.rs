@@ -20,6 +20,8 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 pub async fn login(g: &Global, args: &LoginArgs) -> crate::Result<u8> {
     let env = environment(g, &args.environment)?;
+    // Refuse an http site before the token is typed and sent anywhere.
+    token::require_https(&env)?;
     let client = Client::new(&env)?;
     let prompt = format!("Web service token for {} ({}): ", env.name, env.url);
     let token = blocking(move || token::read_token_from_user(&prompt)).await??;

@@ -11,8 +11,10 @@
 //! 1. the environment variable [`Environment::token_env`] (default
 //!    `MAILDRIFT_TOKEN_<NAME>`, e.g. `MAILDRIFT_TOKEN_PRODUCTION`); set but empty counts as
 //!    not set, so `MAILDRIFT_TOKEN_PRODUCTION= maildrift …` switches it off;
-//! 2. the OS keyring, when [`Environment::keyring`] is true (the default): service
-//!    [`KEYRING_SERVICE`], account `<env name>@<url host>` (see [`keyring_account`]);
+//! 2. the OS keyring, when [`Environment::keyring`] is true (the default) and the url is
+//!    https: service [`KEYRING_SERVICE`], account `<env name>@<exact origin>` (see
+//!    [`keyring_account`]), so a keyring token only ever goes back to the address it was
+//!    stored for;
 //! 3. the file [`Environment::token_file`], when configured.
 //!
 //! A source that is configured but has no token (variable unset, no keyring entry) passes on
@@ -39,7 +41,10 @@ mod os_keyring;
 
 pub use file::read_token_file;
 pub use input::read_token_from_user;
-pub use os_keyring::{KEYRING_SERVICE, KEYRING_TIMEOUT, delete, keyring_account, load, store};
+pub use os_keyring::{
+    KEYRING_SERVICE, KEYRING_TIMEOUT, delete, keyring_account, keyring_origin, load, require_https,
+    store,
+};
 
 /// The longest token accepted. Moodle's are 32 characters; this leaves room for other schemes
 /// while keeping a wrongly named file (a log, a key) from being sent as a token.
@@ -200,6 +205,25 @@ pub enum TokenError {
     },
 
     #[error(
+        "{env}: keyring tokens are only sent over https, and the url is {url}; use an https url, or set {var} or token_file for this site"
+    )]
+    KeyringNeedsHttps {
+        env: String,
+        url: String,
+        var: String,
+    },
+
+    #[error(
+        "{env}: the keyring has a token under the old account {legacy}, which is not tied to a scheme, port and path, so it is not used; run `maildrift login {env}` to store it for account {account}, then remove the old one (e.g. `secret-tool clear service {service} username {legacy}`)"
+    )]
+    KeyringLegacyEntry {
+        env: String,
+        service: String,
+        legacy: String,
+        account: String,
+    },
+
+    #[error(
         "{env}: the OS keyring cannot be reached ({detail}); set {var} or token_file, and keyring = false in [environments.{env}] on machines without one"
     )]
     KeyringUnavailable {
@@ -281,7 +305,7 @@ pub fn resolve_with(
     if let Some(found) = from_env_var(env, lookup_var)? {
         return Ok(found);
     }
-    if env.keyring {
+    if env.keyring && keyring_applies(env) {
         match load_keyring(env) {
             Ok(token) => {
                 return Ok(Resolved {
@@ -312,6 +336,11 @@ pub fn resolve_with(
         env: env.name.clone(),
         var: env.token_env.clone(),
     })
+}
+
+/// Keyring tokens are bound to https origins; for a plain-http site the keyring is passed over.
+fn keyring_applies(env: &Environment) -> bool {
+    env.url.scheme() == "https"
 }
 
 fn from_env_var(
@@ -401,6 +430,8 @@ pub fn describe_with(
         source: keyring_source,
         state: if !env.keyring {
             SourceState::NotConfigured("keyring = false")
+        } else if !keyring_applies(env) {
+            SourceState::NotConfigured("keyring tokens go to https urls only")
         } else {
             match load_keyring(env) {
                 Ok(_) => SourceState::Usable,

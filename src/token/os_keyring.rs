@@ -1,11 +1,16 @@
 //! The OS keyring (Secret Service on Linux and the BSDs, Keychain on macOS, Credential
 //! Manager on Windows) through the `keyring` crate, version 3.
 //!
-//! Entries are stored under service [`KEYRING_SERVICE`] and account `<env name>@<url host>`.
-//! The host is part of the account so that two config files that both call a site
-//! `production` (say, one per customer) do not read or overwrite each other's token. Two
-//! environments with the same name on the same host (Moodles under different paths of one
-//! host) still share an entry; give them different names.
+//! Entries are stored under service [`KEYRING_SERVICE`] and account
+//! `<env name>@<origin>`, the origin being wwwroot's exact scheme, host, port and path
+//! (`production@https://moodle.example.edu:443/moodle`). A token is handed only to the very
+//! address it was stored for: a config that names the same host on another port, scheme or
+//! path finds no entry. Keyring tokens go to https sites only, never over plain http, so
+//! `login` refuses an http site and `resolve` skips the keyring for one.
+//!
+//! Entries from before this rule (account `<env name>@<host>`) say nothing about scheme, port
+//! or path, so they are never used: when one exists and the new account has none, the error
+//! says to log in again and how to remove the old entry.
 //!
 //! `keyring` v3 silently uses an in-memory mock store when no platform store is compiled in,
 //! which would make `maildrift login` "succeed" and forget the token at exit. Two guards
@@ -49,17 +54,50 @@ pub const KEYRING_SERVICE: &str = "maildrift";
 /// How long one keyring operation may take before it is reported as hanging.
 pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// The keyring account for `env`: `<env name>@<url host>`, e.g.
-/// `production@moodle.example.edu`.
-pub fn keyring_account(env: &Environment) -> Result<String, TokenError> {
-    match env.url.host_str() {
-        Some(host) if !host.is_empty() => Ok(format!("{}@{}", env.name, host)),
+/// The exact origin a keyring token is bound to: `scheme://host:port` and wwwroot's path
+/// without a trailing slash, e.g. `https://moodle.example.edu:443/moodle`. The port is always
+/// written, so `https://x` and `https://x:443` are one origin.
+pub fn keyring_origin(env: &Environment) -> Result<String, TokenError> {
+    let url = &env.url;
+    match (url.host_str(), url.port_or_known_default()) {
+        (Some(host), Some(port)) if !host.is_empty() => Ok(format!(
+            "{}://{host}:{port}{}",
+            url.scheme(),
+            url.path().trim_end_matches('/')
+        )),
         _ => Err(TokenError::KeyringNoHost {
             env: env.name.clone(),
             url: env.url.to_string(),
             var: env.token_env.clone(),
         }),
     }
+}
+
+/// The keyring account for `env`: `<env name>@<origin>` (see [`keyring_origin`]), e.g.
+/// `production@https://moodle.example.edu:443`.
+pub fn keyring_account(env: &Environment) -> Result<String, TokenError> {
+    Ok(format!("{}@{}", env.name, keyring_origin(env)?))
+}
+
+/// The account older versions used, `<env name>@<host>`: looked at only to explain why its
+/// token is no longer used.
+fn legacy_account(env: &Environment) -> Option<String> {
+    env.url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .map(|host| format!("{}@{host}", env.name))
+}
+
+/// Keyring tokens go over https only: an error for any other scheme.
+pub fn require_https(env: &Environment) -> Result<(), TokenError> {
+    if env.url.scheme() == "https" {
+        return Ok(());
+    }
+    Err(TokenError::KeyringNeedsHttps {
+        env: env.name.clone(),
+        url: env.url.to_string(),
+        var: env.token_env.clone(),
+    })
 }
 
 pub(super) fn source(env: &Environment) -> Result<TokenSource, TokenError> {
@@ -77,17 +115,14 @@ pub fn load(env: &Environment) -> Result<Token, TokenError> {
             var: env.token_env.clone(),
         });
     }
+    require_https(env)?;
     let account = keyring_account(env)?;
     let entry = entry(env, &account)?;
-    let raw = run(env, move || entry.get_password())?.map_err(|e| match e {
-        KeyringError::NoEntry => TokenError::NotInKeyring {
-            env: env.name.clone(),
-            var: env.token_env.clone(),
-            service: KEYRING_SERVICE.to_string(),
-            account: account.clone(),
-        },
-        other => classify(env, &account, other),
-    })?;
+    let raw = match run(env, move || entry.get_password())? {
+        Ok(raw) => raw,
+        Err(KeyringError::NoEntry) => return Err(not_in_keyring(env, account)),
+        Err(other) => return Err(classify(env, &account, other)),
+    };
     Token::parse(&raw).map_err(|reason| TokenError::Malformed {
         env: env.name.clone(),
         from: TokenSource::Keyring {
@@ -98,6 +133,33 @@ pub fn load(env: &Environment) -> Result<Token, TokenError> {
     })
 }
 
+/// No entry for `env`'s origin: [`TokenError::NotInKeyring`], or, when an entry of the old
+/// host-only kind exists, [`TokenError::KeyringLegacyEntry`] saying to log in again.
+fn not_in_keyring(env: &Environment, account: String) -> TokenError {
+    let missing = TokenError::NotInKeyring {
+        env: env.name.clone(),
+        var: env.token_env.clone(),
+        service: KEYRING_SERVICE.to_string(),
+        account: account.clone(),
+    };
+    let Some(legacy) = legacy_account(env) else {
+        return missing;
+    };
+    let Ok(old) = entry(env, &legacy) else {
+        return missing;
+    };
+    // Only whether it exists matters; its value is dropped unread by anyone.
+    match run(env, move || old.get_password().map(drop)) {
+        Ok(Ok(())) => TokenError::KeyringLegacyEntry {
+            env: env.name.clone(),
+            service: KEYRING_SERVICE.to_string(),
+            legacy,
+            account,
+        },
+        _ => missing,
+    }
+}
+
 /// Stores `token` as `env`'s token, replacing any earlier one.
 pub fn store(env: &Environment, token: &Token) -> Result<(), TokenError> {
     if !env.keyring {
@@ -106,6 +168,7 @@ pub fn store(env: &Environment, token: &Token) -> Result<(), TokenError> {
             var: env.token_env.clone(),
         });
     }
+    require_https(env)?;
     let account = keyring_account(env)?;
     // `Token::new` does not check its input; store nothing `load` would refuse later.
     let token = Token::parse(token.expose()).map_err(|reason| TokenError::Malformed {

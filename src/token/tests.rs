@@ -95,7 +95,7 @@ fn keyring_wins_over_file_when_env_var_is_unset() {
     assert_eq!(got.token.expose(), GOOD);
     assert_eq!(
         got.source.to_string(),
-        "keyring (service maildrift, account production@moodle.example.edu)"
+        "keyring (service maildrift, account production@https://moodle.example.edu:443)"
     );
 }
 
@@ -323,7 +323,7 @@ fn describe_reports_every_source_without_the_token() {
     );
     assert_eq!(
         shown[1],
-        "keyring (service maildrift, account production@moodle.example.edu): no token there"
+        "keyring (service maildrift, account production@https://moodle.example.edu:443): no token there"
     );
     assert!(shown.iter().all(|s| !s.contains(GOOD)), "{shown:?}");
 }
@@ -344,10 +344,67 @@ fn describe_says_which_setting_leaves_a_source_unconfigured() {
 }
 
 #[test]
-fn keyring_account_is_env_name_at_url_host() {
-    let env = Environment::new(
-        "staging",
-        Url::parse("https://Moodle.Example.edu:8443/lms/").unwrap(),
+fn keyring_account_is_bound_to_the_exact_origin() {
+    let account = |url: &str| {
+        keyring_account(&Environment::new("staging", Url::parse(url).unwrap())).unwrap()
+    };
+    assert_eq!(
+        account("https://Moodle.Example.edu:8443/lms/"),
+        "staging@https://moodle.example.edu:8443/lms"
     );
-    assert_eq!(keyring_account(&env).unwrap(), "staging@moodle.example.edu");
+    assert_eq!(
+        account("https://moodle.example.edu"),
+        "staging@https://moodle.example.edu:443"
+    );
+    assert_eq!(
+        account("https://moodle.example.edu:443/"),
+        account("https://moodle.example.edu")
+    );
+    // Every part of the origin tells entries apart: another port, scheme or path is another
+    // site, which must not receive this one's token.
+    let base = account("https://moodle.example.edu/lms");
+    for other in [
+        "https://moodle.example.edu:8443/lms",
+        "http://moodle.example.edu/lms",
+        "https://moodle.example.edu/other",
+        "https://moodle.example.edu",
+        "https://moodle.example.org/lms",
+    ] {
+        assert_ne!(account(other), base, "{other}");
+    }
+}
+
+#[test]
+fn keyring_is_never_asked_for_a_plain_http_site() {
+    let mut env = env_with(None, true);
+    env.url = Url::parse("http://moodle.example.edu:8080").unwrap();
+    env.allow_http = true;
+    let asked = Cell::new(false);
+    let keyring = |_: &Environment| {
+        asked.set(true);
+        Ok(Token::new(GOOD))
+    };
+    let err = resolve_with(&env, &no_vars, &keyring).unwrap_err();
+    assert!(!asked.get(), "the keyring was asked for an http site");
+    assert!(matches!(err, TokenError::Missing { .. }), "{err}");
+    let shown: Vec<String> = describe_with(&env, &no_vars, &keyring)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(!asked.get());
+    assert_eq!(
+        shown[1],
+        "keyring: not configured (keyring tokens go to https urls only)"
+    );
+    // Loading or storing directly is refused before any keyring call.
+    let err = load(&env).unwrap_err();
+    assert!(matches!(err, TokenError::KeyringNeedsHttps { .. }), "{err}");
+    assert!(err.to_string().contains("only sent over https"), "{err}");
+    let err = store(&env, &Token::new(GOOD)).unwrap_err();
+    assert!(matches!(err, TokenError::KeyringNeedsHttps { .. }), "{err}");
+    env.url = Url::parse("http://127.0.0.1:8080").unwrap();
+    assert!(matches!(
+        load(&env).unwrap_err(),
+        TokenError::KeyringNeedsHttps { .. }
+    ));
 }
