@@ -190,6 +190,22 @@ pub enum TokenError {
         mode: u32,
     },
 
+    #[error("{env}: token_file {} belongs to user id {owner}, not to the user running maildrift (id {me}); another user could change the token in it. As this user, copy it to a file of your own (`install -m 600 /dev/null NEW && cat {} > NEW`) and point token_file there", path.display(), path.display())]
+    FileOwner {
+        env: String,
+        path: PathBuf,
+        owner: u32,
+        me: u32,
+    },
+
+    #[error("{env}: token_file {}: the folder {} can be written by group or others (mode {mode:04o}) and is not sticky, so another user could replace the token file or a link to it; run `chmod go-w {}`, or keep the token file in a private folder", path.display(), dir.display(), dir.display())]
+    FileFolderWritable {
+        env: String,
+        path: PathBuf,
+        dir: PathBuf,
+        mode: u32,
+    },
+
     #[error(
         "{env}: keyring = false in [environments.{env}]; remove that line to use the OS keyring, or set {var} or token_file"
     )]

@@ -255,6 +255,92 @@ fn owner_only_file_is_accepted() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn file_owned_by_another_user_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let me = rustix::process::getuid().as_raw();
+    // As root (CI), give a private file away; as anyone else, a root-owned file will do.
+    let path = if me == 0 {
+        let path = token_file(&dir, GOOD, 0o600);
+        std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
+        path
+    } else {
+        std::path::PathBuf::from("/etc/passwd")
+    };
+    let env = env_with(Some(&path), false);
+    let err = read_token_file(&env, &path).unwrap_err();
+    assert!(matches!(err, TokenError::FileOwner { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(
+        text.contains(&format!("not to the user running maildrift (id {me})")),
+        "{text}"
+    );
+    assert!(text.contains("point token_file there"), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn folder_others_can_write_is_refused_unless_sticky() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = token_file(&dir, GOOD, 0o600);
+    let env = env_with(Some(&path), false);
+    for mode in [0o777, 0o775, 0o757] {
+        set_mode(dir.path(), mode);
+        let err = read_token_file(&env, &path).unwrap_err();
+        assert!(
+            matches!(err, TokenError::FileFolderWritable { .. }),
+            "{mode:o}: {err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!(
+                "the folder {} can be written",
+                dir.path().display()
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("chmod go-w {}", dir.path().display())),
+            "{text}"
+        );
+    }
+    // Sticky (like /tmp): only the owner of a file may rename or remove it.
+    set_mode(dir.path(), 0o1777);
+    assert_eq!(read_token_file(&env, &path).unwrap().expose(), GOOD);
+    set_mode(dir.path(), 0o700);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_are_followed_but_both_sides_must_be_in_safe_folders() {
+    let private = tempfile::tempdir().unwrap();
+    let open = tempfile::tempdir().unwrap();
+    let target = token_file(&private, GOOD, 0o600);
+    let link = open.path().join("link.token");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let env = env_with(Some(&link), false);
+    // A link in a private folder to a file in a private folder: fine.
+    assert_eq!(read_token_file(&env, &link).unwrap().expose(), GOOD);
+    // The link's folder open to others: they could point it at their own file.
+    set_mode(open.path(), 0o777);
+    let err = read_token_file(&env, &link).unwrap_err();
+    assert!(
+        matches!(err, TokenError::FileFolderWritable { ref dir, .. } if dir == open.path()),
+        "{err:?}"
+    );
+    // The target's folder open to others: they could replace the file.
+    set_mode(open.path(), 0o700);
+    set_mode(private.path(), 0o777);
+    let err = read_token_file(&env, &link).unwrap_err();
+    assert!(
+        matches!(err, TokenError::FileFolderWritable { ref dir, .. } if dir == private.path()),
+        "{err:?}"
+    );
+    set_mode(private.path(), 0o700);
+}
+
 #[test]
 fn missing_token_file_is_an_error_naming_the_path() {
     let dir = tempfile::tempdir().unwrap();
