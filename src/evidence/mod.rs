@@ -123,16 +123,21 @@ pub fn write(dir: &Path, record: &Record) -> Result<PathBuf, EvidenceError> {
         source,
     };
     std::fs::create_dir_all(dir).map_err(err)?;
-    if path.exists() {
-        return Err(err(std::io::Error::new(
-            std::io::ErrorKind::AlreadyExists,
-            "a record of that name exists",
-        )));
-    }
     let mut text =
         serde_json::to_string_pretty(record).map_err(|e| err(std::io::Error::other(e)))?;
     text.push('\n');
-    crate::output::atomic_write(&path, text.as_bytes()).map_err(err)?;
+    // No "does it exist?" check first: another writer could create the file between the
+    // check and the rename. The no-clobber rename itself refuses.
+    crate::output::write_new(&path, text.as_bytes()).map_err(|e| {
+        err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+            std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "a record of that name exists; it was left as it is",
+            )
+        } else {
+            e
+        })
+    })?;
     Ok(path)
 }
 
@@ -362,6 +367,41 @@ pub(crate) mod tests {
         let r = record("production", "2026-10-01T08:00:00Z", SendResult::Sent);
         write(dir.path(), &r).unwrap();
         assert!(write(dir.path(), &r).is_err());
+    }
+
+    #[test]
+    fn concurrent_writers_of_one_record_name_never_overwrite_each_other() {
+        // Several writers race for one file name (same environment, second and token): exactly
+        // one wins, the others are told, and the file holds the winner's record whole.
+        let dir = tempfile::tempdir().unwrap();
+        let writers = 8;
+        let barrier = std::sync::Barrier::new(writers);
+        let results: Vec<(String, bool)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..writers)
+                .map(|i| {
+                    let barrier = &barrier;
+                    let dir = dir.path();
+                    scope.spawn(move || {
+                        let mut r = record("production", "2026-10-01T08:00:00Z", SendResult::Sent);
+                        r.recipient = format!("writer{i}@example.edu");
+                        barrier.wait();
+                        let ok = write(dir, &r).is_ok();
+                        (r.recipient, ok)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let winners: Vec<&String> = results
+            .iter()
+            .filter(|(_, ok)| *ok)
+            .map(|(r, _)| r)
+            .collect();
+        assert_eq!(winners.len(), 1, "{results:?}");
+        let ev = load(dir.path()).unwrap();
+        assert_eq!(ev.records.len(), 1);
+        assert_eq!(&ev.records[0].record.recipient, winners[0]);
+        assert!(ev.problems.is_empty(), "{:?}", ev.problems);
     }
 
     #[test]
