@@ -25,11 +25,9 @@ fn promtool() -> Option<&'static str> {
     if ok {
         return Some("promtool");
     }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("promtool is required in CI (Debian: apt-get install prometheus)");
-    }
-    eprintln!(
-        "SKIPPED: promtool not found (Debian: apt-get install prometheus); set CI=true to make this a failure"
+    support::skip::required(
+        "openmetrics_promtool",
+        "promtool not found (Debian: apt-get install prometheus)",
     );
     None
 }

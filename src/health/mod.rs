@@ -8,6 +8,8 @@
 //! - [`fetch`] and [`health_external`] read the sites live, for `maildrift health` and
 //!   `maildrift check`.
 
+#[cfg(test)]
+mod boundaries;
 mod evaluate;
 mod model;
 mod policy;

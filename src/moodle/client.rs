@@ -514,6 +514,78 @@ mod tests {
     }
 
     #[test]
+    fn every_occurrence_of_the_token_is_scrubbed() {
+        let e = interpret(json(&format!(
+            r#"{{"exception":"x","errorcode":"weird","message":"{TOKEN} then {TOKEN}{TOKEN}"}}"#
+        )));
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains(TOKEN), "{shown}");
+        assert_eq!(shown.matches("<redacted>").count(), 6, "{shown}");
+    }
+
+    #[test]
+    fn a_redirect_location_echoing_the_token_is_scrubbed() {
+        let e = interpret(Answer {
+            status: 302,
+            content_type: Some("text/html".into()),
+            location: Some(format!(
+                "https://sso.example.edu/login?wstoken={TOKEN}&again={TOKEN}"
+            )),
+            retry_after: None,
+            body: Vec::new(),
+        });
+        let MoodleError::Redirect { location, .. } = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(
+            location,
+            "https://sso.example.edu/login?wstoken=<redacted>&again=<redacted>"
+        );
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains(TOKEN), "{shown}");
+    }
+
+    #[test]
+    fn other_server_text_is_scrubbed_too() {
+        let maintenance = interpret(Answer {
+            status: 503,
+            content_type: Some("text/html".into()),
+            location: None,
+            retry_after: Some(TOKEN.into()),
+            body: Vec::new(),
+        });
+        let odd_status = interpret(Answer {
+            status: 418,
+            content_type: Some("text/plain".into()),
+            location: None,
+            retry_after: None,
+            body: format!("teapot {TOKEN}").into_bytes(),
+        });
+        let wrong_type = interpret(Answer {
+            status: 200,
+            content_type: Some(format!("text/x-{TOKEN}")),
+            location: None,
+            retry_after: None,
+            body: format!("echo {TOKEN}").into_bytes(),
+        });
+        let invalid_param = interpret(json(&format!(
+            r#"{{"exception":"x","errorcode":"invalidparameter","message":"m","debuginfo":"got {TOKEN}"}}"#
+        )));
+        let bad_json = interpret(json(&format!("{{\"sitename\": {TOKEN}}}")));
+        for e in [maintenance, odd_status, wrong_type, invalid_param, bad_json] {
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains(TOKEN), "{shown}");
+            assert!(shown.contains("<redacted>"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn an_empty_token_leaves_text_alone() {
+        assert_eq!(scrub("abc", &Token::new("")), "abc");
+        assert_eq!(scrub("a1b1", &Token::new("1")), "a<redacted>b<redacted>");
+    }
+
+    #[test]
     fn truncated_and_invalid_json_are_told_apart() {
         let e = interpret(json(r#"{"sitename":"Real Moodle"#));
         assert!(matches!(e, MoodleError::TruncatedJson { .. }), "{e:?}");

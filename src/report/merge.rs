@@ -106,6 +106,7 @@ pub fn merge(reports: Vec<(PathBuf, Report)>) -> Result<Report, MergeError> {
             }
         }
         merged.dns.extend(r.dns);
+        merged.health.extend(r.health);
     }
     // An exception for all environments that one shard found stale but another used is in use.
     let active: Vec<&ExceptionStatus> = merged
@@ -217,6 +218,232 @@ mod tests {
             .filter(|i| in_shard(&format!("site-{i}"), 1, 4))
             .count();
         assert!((90..160).contains(&in_first), "{in_first}");
+    }
+
+    /// The golden report (two environments, global findings, exceptions, DNS) with a health
+    /// entry per environment.
+    fn full() -> Report {
+        let mut r: Report =
+            serde_json::from_str(include_str!("../../tests/golden/report.json")).unwrap();
+        let h: crate::moodle::protocol::MailHealth = serde_json::from_str(include_str!(
+            "../../tests/fixtures/moodle/get_mail_health.json"
+        ))
+        .unwrap();
+        r.health = r
+            .environments
+            .iter()
+            .map(|e| {
+                crate::health::EnvironmentHealth::from_mail_health(
+                    &e.name,
+                    &h,
+                    jiff::Timestamp::UNIX_EPOCH,
+                )
+            })
+            .collect();
+        r
+    }
+
+    /// What the shard of `full()` holding only `envs` would have reported: their own parts and
+    /// every global part (global findings, checks and exceptions appear in each shard).
+    fn shard(envs: &[&str], generated_at: i64) -> (PathBuf, Report) {
+        let mut r = full();
+        let keep = |e: &Option<String>| e.as_deref().is_none_or(|e| envs.contains(&e));
+        r.environments.retain(|e| envs.contains(&e.name.as_str()));
+        r.findings.retain(|f| keep(&f.environment));
+        r.checks.retain(|c| keep(&c.environment));
+        r.exceptions.retain(|x| keep(&x.environment));
+        r.dns.retain(|d| envs.contains(&d.environment.as_str()));
+        r.health.retain(|h| envs.contains(&h.environment.as_str()));
+        r.generated_at = jiff::Timestamp::from_second(generated_at).unwrap();
+        r.summary = Summary::of(&r.findings, &r.environments, r.fail_on);
+        (PathBuf::from(format!("shard-{}.json", envs.join("+"))), r)
+    }
+
+    fn names(r: &Report) -> Vec<String> {
+        let mut n: Vec<String> = r.environments.iter().map(|e| e.name.clone()).collect();
+        n.sort();
+        n
+    }
+
+    #[test]
+    fn merging_shards_keeps_every_shards_environments_and_their_parts() {
+        let whole = full();
+        for order in [["staging", "production"], ["production", "staging"]] {
+            let merged = merge(vec![
+                shard(&[order[0]], 1_700_000_000),
+                shard(&[order[1]], 1_700_000_100),
+            ])
+            .unwrap();
+            assert_eq!(names(&merged), ["production", "staging"]);
+            let mut want = whole.findings.clone();
+            findings::sort(&mut want);
+            assert_eq!(merged.findings, want);
+            assert_eq!(merged.summary, whole.summary);
+            assert_eq!(merged.checks.len(), whole.checks.len());
+            for c in &whole.checks {
+                assert!(merged.checks.contains(c), "{c:?} lost");
+            }
+            assert_eq!(merged.exceptions.len(), whole.exceptions.len());
+            for x in &whole.exceptions {
+                assert!(merged.exceptions.contains(x), "{x:?} lost");
+            }
+            let mut dns: Vec<&str> = merged.dns.iter().map(|d| d.environment.as_str()).collect();
+            dns.sort();
+            assert_eq!(dns, ["production", "staging"]);
+            let mut health: Vec<&str> = merged
+                .health
+                .iter()
+                .map(|h| h.environment.as_str())
+                .collect();
+            health.sort();
+            assert_eq!(health, ["production", "staging"], "health of a shard lost");
+            assert_eq!(merged.evidence, whole.evidence);
+            assert_eq!(merged.generated_at.as_second(), 1_700_000_100);
+            assert_eq!(merged.outcome(), whole.outcome());
+        }
+    }
+
+    #[test]
+    fn an_empty_shard_and_a_third_shard_merge_too() {
+        let (path, mut empty) = shard(&[], 1_700_000_200);
+        empty.findings.retain(|f| f.environment.is_none());
+        let merged = merge(vec![
+            shard(&["staging"], 1),
+            (path, empty),
+            shard(&["production"], 2),
+        ])
+        .unwrap();
+        assert_eq!(names(&merged), ["production", "staging"]);
+        assert_eq!(merged.summary, full().summary);
+        assert_eq!(merged.generated_at.as_second(), 1_700_000_200);
+        // The global finding (MD001) of three shards is kept once.
+        assert_eq!(
+            merged
+                .findings
+                .iter()
+                .filter(|f| f.environment.is_none())
+                .count(),
+            full()
+                .findings
+                .iter()
+                .filter(|f| f.environment.is_none())
+                .count()
+        );
+    }
+
+    #[test]
+    fn a_single_report_merges_to_itself() {
+        let (_, r) = shard(&["staging", "production"], 5);
+        let merged = merge(vec![(PathBuf::from("only.json"), r.clone())]).unwrap();
+        assert_eq!(names(&merged), names(&r));
+        assert_eq!(merged.summary, r.summary);
+        assert!(matches!(merge(Vec::new()), Err(MergeError::Empty)));
+    }
+
+    #[test]
+    fn overlapping_or_mismatched_shards_are_refused_naming_the_file() {
+        let err = merge(vec![shard(&["staging"], 1), shard(&["staging"], 2)]).unwrap_err();
+        assert!(matches!(err, MergeError::Conflict { .. }), "{err}");
+        assert!(err.to_string().contains("shard-staging.json"), "{err}");
+        assert!(err.to_string().contains("`staging`"), "{err}");
+
+        let (path, mut other) = shard(&["production"], 2);
+        other.fail_on = crate::findings::Severity::Info;
+        let err = merge(vec![shard(&["staging"], 1), (path, other)]).unwrap_err();
+        assert!(err.to_string().contains("fail_on"), "{err}");
+
+        let (path, mut other) = shard(&["production"], 2);
+        if let Some(s) = other.standard.as_mut() {
+            s.name = "another standard".into();
+        }
+        let err = merge(vec![shard(&["staging"], 1), (path, other)]).unwrap_err();
+        assert!(err.to_string().contains("baseline"), "{err}");
+
+        let (path, mut other) = shard(&["production"], 2);
+        other.standard = None;
+        assert!(merge(vec![shard(&["staging"], 1), (path, other)]).is_err());
+    }
+
+    fn exception(environment: Option<&str>, state: ExceptionState) -> ExceptionStatus {
+        ExceptionStatus {
+            setting: "smtphosts".into(),
+            environment: environment.map(String::from),
+            value: Some("relay:25".into()),
+            reason: "migration".into(),
+            owner: "ops".into(),
+            expires: jiff::civil::date(2030, 1, 1),
+            ticket: None,
+            state,
+        }
+    }
+
+    #[test]
+    fn the_same_exception_from_two_shards_is_judged_once() {
+        use ExceptionState::{Active, Expired, Stale};
+        let global = |a, b| merge_exceptions(vec![exception(None, a)], vec![exception(None, b)]);
+        // Used by any shard: active. Used by none: stale. Expired anywhere: expired.
+        assert_eq!(global(Stale, Active)[0].state, Active);
+        assert_eq!(global(Active, Stale)[0].state, Active);
+        assert_eq!(global(Stale, Stale)[0].state, Stale);
+        assert_eq!(global(Active, Active)[0].state, Active);
+        assert_eq!(global(Active, Expired)[0].state, Expired);
+        assert_eq!(global(Expired, Active)[0].state, Expired);
+        assert_eq!(global(Stale, Active).len(), 1);
+        let env = |a, b| {
+            merge_exceptions(
+                vec![exception(Some("prod"), a)],
+                vec![exception(Some("prod"), b)],
+            )
+        };
+        assert_eq!(env(Active, Stale)[0].state, Stale);
+        assert_eq!(env(Stale, Active)[0].state, Stale);
+        assert_eq!(env(Active, Active)[0].state, Active);
+        assert_eq!(env(Expired, Stale)[0].state, Expired);
+        // Different exceptions are both kept.
+        let both = merge_exceptions(
+            vec![exception(Some("prod"), Active)],
+            vec![exception(Some("staging"), Active)],
+        );
+        assert_eq!(both.len(), 2);
+    }
+
+    #[test]
+    fn a_global_exception_stale_in_one_shard_but_used_in_another_is_not_reported_stale() {
+        let stale_finding = |r: &mut Report| {
+            r.findings.push(
+                crate::findings::Finding::new(
+                    &crate::checks::exceptions::STALE,
+                    "The exception for smtphosts matched nothing.",
+                )
+                .subject("exception: smtphosts"),
+            );
+            r.exceptions.push(exception(None, ExceptionState::Stale));
+        };
+        let (p1, mut a) = shard(&["staging"], 1);
+        stale_finding(&mut a);
+        let (p2, mut b) = shard(&["production"], 2);
+        b.exceptions.push(exception(None, ExceptionState::Active));
+        let merged = merge(vec![(p1.clone(), a.clone()), (p2, b)]).unwrap();
+        assert!(
+            !merged
+                .findings
+                .iter()
+                .any(|f| f.code == crate::checks::exceptions::STALE.code),
+            "{:?}",
+            merged.findings
+        );
+        // Stale in every shard: the finding stays.
+        let (p2, mut b) = shard(&["production"], 2);
+        stale_finding(&mut b);
+        let merged = merge(vec![(p1, a), (p2, b)]).unwrap();
+        assert_eq!(
+            merged
+                .findings
+                .iter()
+                .filter(|f| f.code == crate::checks::exceptions::STALE.code)
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -1,3 +1,4 @@
 //! Shared test support. Each test binary uses a different part of it.
 
 pub mod fake_moodle;
+pub mod skip;
