@@ -8,6 +8,7 @@ mod diff;
 mod dns;
 mod exit;
 mod explain;
+mod generate;
 mod health;
 mod output;
 mod pull;
@@ -70,5 +71,7 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
         Command::Explain(a) => explain::run(a),
         Command::Health(a) => health::run(g, a).await,
         Command::Testmail(a) => testmail::run(g, a).await,
+        Command::Completions(a) => generate::completions(a),
+        Command::Man(a) => generate::man(a),
     }
 }
