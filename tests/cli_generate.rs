@@ -11,8 +11,20 @@ use cli_common::{Out, bare_cmd, run_cmd};
 
 /// The subcommands every generated file must know about.
 const SUBCOMMANDS: &[&str] = &[
-    "check", "pull", "diff", "health", "testmail", "baseline", "snapshot", "login", "logout",
-    "doctor", "report", "explain", "completions", "man",
+    "check",
+    "pull",
+    "diff",
+    "health",
+    "testmail",
+    "baseline",
+    "snapshot",
+    "login",
+    "logout",
+    "doctor",
+    "report",
+    "explain",
+    "completions",
+    "man",
 ];
 
 fn maildrift(args: &[&str]) -> Out {
@@ -68,10 +80,7 @@ fn every_shell_completion_names_every_subcommand() {
         assert_eq!(out.code, 0, "{shell}: {}", out.both());
         assert!(out.stderr.is_empty(), "{shell}: {}", out.both());
         for sub in SUBCOMMANDS {
-            assert!(
-                out.stdout.contains(sub),
-                "{shell} completion lacks `{sub}`"
-            );
+            assert!(out.stdout.contains(sub), "{shell} completion lacks `{sub}`");
         }
         // Options of subcommands are completed too, not only the command names.
         assert!(
@@ -107,10 +116,7 @@ fn bash_completion_completes_subcommands_when_sourced() {
     let driver = format!(
         "{script}\nCOMP_WORDS=(maildrift ch); COMP_CWORD=1; COMP_LINE='maildrift ch'; COMP_POINT=${{#COMP_LINE}}\n_maildrift maildrift ch maildrift\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n"
     );
-    let out = Command::new("bash")
-        .args(["-c", &driver])
-        .output()
-        .unwrap();
+    let out = Command::new("bash").args(["-c", &driver]).output().unwrap();
     let candidates = String::from_utf8_lossy(&out.stdout);
     assert!(
         candidates.lines().any(|l| l == "check"),
@@ -141,7 +147,8 @@ fn man_page_has_a_roff_header_and_lists_every_subcommand() {
     }
     for sub in SUBCOMMANDS {
         assert!(
-            out.stdout.contains(&format!("maildrift\\-{}", sub.replace('-', "\\-"))),
+            out.stdout
+                .contains(&format!("maildrift\\-{}", sub.replace('-', "\\-"))),
             "man page lacks `{sub}`"
         );
     }

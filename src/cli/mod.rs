@@ -10,6 +10,7 @@ mod exit;
 mod explain;
 mod generate;
 mod health;
+mod init;
 mod output;
 mod pull;
 mod report;
@@ -71,6 +72,7 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
         Command::Explain(a) => explain::run(a),
         Command::Health(a) => health::run(g, a).await,
         Command::Testmail(a) => testmail::run(g, a).await,
+        Command::Init(a) => init::run(g, a).await,
         Command::Completions(a) => generate::completions(a),
         Command::Man(a) => generate::man(a),
     }
