@@ -443,3 +443,201 @@ fn dns_section(t: &mut String, sites: &[Site], undecided: &mut Vec<String>) {
     }
     t.push('\n');
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::audit::{self, Collected, External};
+    use crate::baseline::Baseline;
+    use crate::checks::testing::snapshot;
+    use crate::findings::Severity;
+
+    fn site(name: &str, values: &[(&str, &str)]) -> Site {
+        Site {
+            name: name.into(),
+            snapshot: snapshot(name, values),
+            survey: None,
+        }
+    }
+
+    fn today() -> jiff::civil::Date {
+        jiff::civil::date(2026, 12, 1)
+    }
+
+    /// The codes `check` would report for `sites` against the proposed baseline (no DNS).
+    fn first_check(sites: &[Site], proposal: &Proposal) -> Vec<String> {
+        let baseline = Baseline::parse(&proposal.text, Path::new("b.toml"))
+            .unwrap_or_else(|e| panic!("{e}\n{}", proposal.text));
+        let collected: Vec<Collected> = sites
+            .iter()
+            .map(|s| Collected {
+                name: s.name.clone(),
+                url: None,
+                origin: "test".into(),
+                result: Ok(s.snapshot.clone()),
+            })
+            .collect();
+        let report = audit::build(
+            &collected,
+            Some(&baseline),
+            External::default(),
+            &audit::Options {
+                fail_on: Severity::Error,
+                now: jiff::Timestamp::UNIX_EPOCH,
+                today: today(),
+            },
+        );
+        report.findings.iter().map(|f| f.code.to_string()).collect()
+    }
+
+    const GOOD: &[(&str, &str)] = &[
+        ("smtphosts", "smtp.example.edu:587"),
+        ("smtpsecure", "tls"),
+        ("noreplyaddress", "noreply@example.edu"),
+        ("allowedemaildomains", "example.edu"),
+        ("divertallemailsto", ""),
+        ("noemailever", "0"),
+    ];
+
+    fn with(
+        base: &[(&'static str, &'static str)],
+        over: &[(&'static str, &'static str)],
+    ) -> Vec<(&'static str, &'static str)> {
+        let mut v: Vec<_> = base
+            .iter()
+            .filter(|(k, _)| !over.iter().any(|(o, _)| o == k))
+            .copied()
+            .collect();
+        v.extend_from_slice(over);
+        v
+    }
+
+    #[test]
+    fn the_first_check_reports_nothing_the_baseline_decides() {
+        let sites = [
+            site("production", GOOD),
+            site(
+                "staging",
+                &with(
+                    GOOD,
+                    &[
+                        ("smtphosts", "smtp-staging.example.edu:25"),
+                        ("smtpsecure", ""),
+                        ("divertallemailsto", "sink@example.edu"),
+                        ("divertallemailsexcept", "@example\\.edu$"),
+                    ],
+                ),
+            ),
+            site("uat", &with(GOOD, &[("noemailever", "1")])),
+        ];
+        let p = propose_baseline(&sites, None, today()).unwrap();
+        let codes = first_check(&sites, &p);
+        assert!(
+            !codes
+                .iter()
+                .any(|c| ["MD101", "MD201", "MD001"].contains(&c.as_str())),
+            "{codes:?}\n{}",
+            p.text
+        );
+        let b = Baseline::parse(&p.text, Path::new("b.toml")).unwrap();
+        assert_eq!(b.may_differ, ["smtphosts", "smtpsecure"]);
+        assert_eq!(
+            b.expected("staging", "divertallemailsto"),
+            Some("sink@example.edu")
+        );
+        assert_eq!(b.expected("uat", "noemailever"), Some("1"));
+        assert_eq!(b.expected("production", "smtpsecure"), None);
+        assert_eq!(
+            b.expected("uat", "allowedemaildomains"),
+            Some("example.edu")
+        );
+        assert_eq!(b.standard.review_by, Some(jiff::civil::date(2027, 12, 1)));
+    }
+
+    #[test]
+    fn values_from_a_site_cannot_write_toml_into_the_baseline() {
+        let hostile = "x\"\n[standard]\nowner = \"evil\"\n# \u{1b}[31m";
+        let sites = [
+            site(
+                "production",
+                &with(
+                    GOOD,
+                    &[("smtpuser", hostile), ("emailsubjectprefix", "a\nb = 1")],
+                ),
+            ),
+            site(
+                "staging",
+                &with(
+                    GOOD,
+                    &[
+                        ("smtpuser", hostile),
+                        ("divertallemailsto", "s@example.edu"),
+                    ],
+                ),
+            ),
+        ];
+        let p = propose_baseline(&sites, None, today()).unwrap();
+        let b = Baseline::parse(&p.text, Path::new("b.toml"))
+            .unwrap_or_else(|e| panic!("{e}\n{}", p.text));
+        assert_eq!(
+            b.settings.get("smtpuser").map(String::as_str),
+            Some(hostile)
+        );
+        assert!(b.standard.owner.starts_with("TODO"));
+        assert_eq!(b.may_differ, ["emailsubjectprefix"]);
+        assert!(!p.text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn what_init_cannot_tell_is_left_undecided_and_still_checks_clean_of_drift() {
+        // No role from the name `library`, and a staging that mails real people.
+        let sites = [
+            site("production", GOOD),
+            site(
+                "library",
+                &with(GOOD, &[("divertallemailsto", "x@example.edu")]),
+            ),
+            site("staging", GOOD),
+        ];
+        let p = propose_baseline(&sites, None, today()).unwrap();
+        assert!(
+            p.undecided
+                .iter()
+                .any(|u| u.starts_with("library: its role")),
+            "{:?}",
+            p.undecided
+        );
+        assert!(
+            p.undecided
+                .iter()
+                .any(|u| u.starts_with("staging: the sink")),
+            "{:?}",
+            p.undecided
+        );
+        let b = Baseline::parse(&p.text, Path::new("b.toml")).unwrap();
+        // Without a role, diversion differences are drift like any other: listed.
+        assert_eq!(b.may_differ, ["divertallemailsto"]);
+        assert_eq!(b.role("library"), None);
+        let codes = first_check(&sites, &p);
+        assert!(
+            !codes.iter().any(|c| c == "MD201" || c == "MD101"),
+            "{codes:?}"
+        );
+        assert!(
+            codes.iter().any(|c| c == "MD305"),
+            "staging's missing sink is named: {codes:?}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_reference_names_the_environments() {
+        let sites = [site("production", GOOD), site("staging", GOOD)];
+        let err = propose_baseline(&sites, Some("prod"), today()).unwrap_err();
+        assert!(err.contains("production, staging"), "{err}");
+        let p = propose_baseline(&sites, Some("staging"), today()).unwrap();
+        let b = Baseline::parse(&p.text, Path::new("b.toml")).unwrap();
+        assert_eq!(b.drift_reference.as_deref(), Some("staging"));
+    }
+}
