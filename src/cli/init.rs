@@ -52,6 +52,17 @@ pub struct InitArgs {
 pub async fn run(g: &Global, args: &InitArgs) -> crate::Result<u8> {
     let interactive = !args.yes && std::io::stdin().is_terminal();
     let config_path = args.dir.join(DEFAULT_CONFIG_FILE);
+    if let Some(other) = &g.config
+        && !g.quiet
+    {
+        // --config (or MAILDRIFT_CONFIG) names the file other commands read; init writes
+        // DIR/maildrift.toml, so a later `check` could read another file than this one.
+        eprintln!(
+            "maildrift: warning: init writes {}; the config named by --config or MAILDRIFT_CONFIG ({}) is not used, and later commands read it instead of the new file while it is set",
+            config_path.display(),
+            other.display()
+        );
+    }
     let baseline_path = args.dir.join(&args.baseline);
     // Refuse before asking anything or reading any site.
     for p in [&config_path, &baseline_path] {
