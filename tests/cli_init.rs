@@ -451,3 +451,71 @@ fn written_files_follow_the_umask() {
         assert_eq!(mode, 0o640, "{f}: {mode:o}");
     }
 }
+
+/// Runs `maildrift ARGS` on a pseudo-terminal (util-linux `script`), typing `input`.
+fn run_on_terminal(dir: &Path, args: &str, input: &str) -> Out {
+    let bin = assert_cmd::cargo::cargo_bin("maildrift");
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &format!("{} {args}", bin.display()), "/dev/null"])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("MAILDRIFT_NOW", cli_common::NOW)
+        .env_remove("MAILDRIFT_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for env in ["production", "staging"] {
+        c.env(token_var(env), TOKEN);
+    }
+    let mut child = c.spawn().expect("util-linux script");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn on_a_terminal_init_asks_for_the_environments_and_before_writing() {
+    let fake = fake_pair();
+    let answers = |confirm: &str| {
+        format!(
+            "production\n{}\nstaging\n{}\n\n{confirm}\n",
+            fake.url("production"),
+            fake.url("staging")
+        )
+    };
+    // Declining the last question writes nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_on_terminal(dir.path(), "init --no-dns", &answers("n"));
+    assert_eq!(out.code, 0, "{}", out.both());
+    assert!(out.stdout.contains("Environment name:"), "{}", out.both());
+    assert!(out.stdout.contains("Nothing written."), "{}", out.both());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    let out = run_on_terminal(dir.path(), "init --no-dns", &answers("y"));
+    assert_eq!(out.code, 0, "{}", out.both());
+    assert!(out.stdout.contains("Write "), "{}", out.both());
+    let config = maildrift::config::Config::load(&dir.path().join("maildrift.toml")).unwrap();
+    let names: Vec<&str> = config
+        .environments
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(names, ["production", "staging"]);
+    assert!(dir.path().join("baselines/mail-standard.toml").exists());
+
+    // --yes asks nothing, even on a terminal: without flags there is nothing to do.
+    let other = tempfile::tempdir().unwrap();
+    let out = run_on_terminal(other.path(), "init --yes --no-dns", "production\n");
+    assert_eq!(out.code, 1, "{}", out.both());
+    assert!(!out.stdout.contains("Environment name:"), "{}", out.both());
+}
