@@ -42,6 +42,25 @@ fn errors(report: &serde_json::Value) -> Vec<String> {
     out
 }
 
+/// The errors init says the first check will report, as `environment code` lines, sorted.
+fn predicted_errors(stdout: &str) -> Vec<String> {
+    let mut out: Vec<String> = stdout
+        .split("What the first check will report as errors")
+        .nth(1)
+        .unwrap_or("")
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("  - "))
+        .filter_map(|l| {
+            let (env, rest) = l.trim_start_matches("  - ").split_once(": ")?;
+            Some(format!("{env} {}", rest.split_whitespace().next()?))
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Every finding code of a JSON report, any severity.
 fn codes(report: &serde_json::Value) -> Vec<String> {
     report["findings"]
@@ -171,6 +190,13 @@ fn init_from_the_demo_snapshots_then_check_names_only_what_init_could_not_decide
     assert_eq!(check.code, 2, "{}", check.both());
     let report = check.json();
     assert_nothing_the_baseline_decides(&report, "demo");
+    // Init named in advance exactly the errors the first check reports.
+    assert_eq!(
+        predicted_errors(&out.stdout),
+        errors(&report),
+        "{}",
+        out.both()
+    );
     // What remains is staging's missing sink (init could not choose it) and the demo's DNS
     // faults, which no standard can make pass.
     assert_eq!(
@@ -321,6 +347,12 @@ fn init_proposes_dns_expectations_from_a_real_dns_server_and_names_the_internal_
     let check = run_in(dir.path(), &["check", "--format", "json"]);
     let report = check.json();
     assert_nothing_the_baseline_decides(&report, "fake sites with DNS");
+    assert!(
+        !out.stdout
+            .contains("What the first check will report as errors"),
+        "{}",
+        out.both()
+    );
     // Nothing fails: the internal relay is a warning that SPF can't be judged, which init
     // named as the team's decision.
     assert_eq!(errors(&report), Vec::<String>::new(), "{}", check.both());

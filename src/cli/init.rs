@@ -135,7 +135,7 @@ pub async fn run(g: &Global, args: &InitArgs) -> crate::Result<u8> {
         Some(resolver(&args.dns)?)
     };
     let mut sites = Vec::new();
-    for c in collected {
+    for c in collected.iter().cloned() {
         let Ok(snapshot) = c.result else { continue };
         let survey = match &resolver {
             Some(r) => Some(crate::dns::survey::survey(&snapshot, r).await),
@@ -147,12 +147,13 @@ pub async fn run(g: &Global, args: &InitArgs) -> crate::Result<u8> {
             survey,
         });
     }
-    let today = output::today(output::now()?);
+    let now = output::now()?;
+    let today = output::today(now);
     let proposal = crate::init::propose_baseline(&sites, args.reference.as_deref(), today)
         .map_err(crate::Error::Usage)?;
     // What is written must load: a proposal the strict parser refuses is a bug, caught here
     // rather than in the team's first `check`.
-    crate::baseline::Baseline::parse(&proposal.text, &baseline_path)?;
+    let baseline = crate::baseline::Baseline::parse(&proposal.text, &baseline_path)?;
 
     let config = crate::init::config_text(
         &ConfigPlan {
@@ -176,7 +177,31 @@ pub async fn run(g: &Global, args: &InitArgs) -> crate::Result<u8> {
         },
         today,
     );
-    crate::config::Config::parse(&config, Some(&config_path))?;
+    let parsed_config = crate::config::Config::parse(&config, Some(&config_path))?;
+    // The first `check` in advance (without the queue health of live sites): what it will
+    // still report are problems of today that no standard decides away.
+    let preview = if args.dns.no_dns {
+        crate::audit::External::default()
+    } else {
+        super::dns::run(
+            &parsed_config,
+            &args.dns,
+            Some(&baseline),
+            &collected,
+            collect::DEFAULT_JOBS,
+        )
+        .await?
+    };
+    let report = crate::audit::build(
+        &collected,
+        Some(&baseline),
+        preview,
+        &crate::audit::Options {
+            fail_on: crate::findings::Severity::Error,
+            now,
+            today,
+        },
+    );
 
     if interactive
         && !confirm(&format!(
@@ -200,6 +225,30 @@ pub async fn run(g: &Global, args: &InitArgs) -> crate::Result<u8> {
         text.push_str("\nLeft for the team to decide (marked in the baseline's comments):\n");
         for u in &proposal.undecided {
             text.push_str(&format!("  - {u}\n"));
+        }
+    }
+    let problems: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == crate::findings::Severity::Error)
+        .map(|f| {
+            format!(
+                "  - {}{} {}\n",
+                f.environment
+                    .as_deref()
+                    .map(|e| format!("{e}: "))
+                    .unwrap_or_default(),
+                f.code,
+                crate::init::one_line(&f.message)
+            )
+        })
+        .collect();
+    if !problems.is_empty() {
+        text.push_str(
+            "\nWhat the first check will report as errors (problems of today that the standard can't decide away: fix them, or record a dated exception in the baseline):\n",
+        );
+        for p in &problems {
+            text.push_str(p);
         }
     }
     let cd = if args.dir == Path::new(".") {

@@ -50,13 +50,9 @@ pub fn toml_string(s: &str) -> String {
     out
 }
 
-/// `s` made safe and short for a one-line comment: control characters (a newline would end
-/// the comment and let a site write TOML into the file) are escaped, long values cut.
-pub fn comment_text(s: &str) -> String {
-    const MAX: usize = 60;
-    let escaped: String = s
-        .trim()
-        .chars()
+/// `s` with control characters escaped, so it stays on one line and can't drive a terminal.
+pub fn one_line(s: &str) -> String {
+    s.chars()
         .flat_map(|c| {
             if c.is_control() {
                 c.escape_default().collect::<Vec<_>>()
@@ -64,7 +60,14 @@ pub fn comment_text(s: &str) -> String {
                 vec![c]
             }
         })
-        .collect();
+        .collect()
+}
+
+/// `s` made safe and short for a one-line comment: control characters (a newline would end
+/// the comment and let a site write TOML into the file) are escaped, long values cut.
+pub fn comment_text(s: &str) -> String {
+    const MAX: usize = 60;
+    let escaped = one_line(s.trim());
     if escaped.is_empty() {
         "empty".into()
     } else if escaped.chars().count() > MAX {
