@@ -20,6 +20,7 @@ pub mod error;
 pub mod evidence;
 pub mod findings;
 pub mod health;
+pub mod init;
 pub mod location;
 pub mod moodle;
 pub mod output;

@@ -83,6 +83,12 @@ pub enum Command {
     Report(ReportCommand),
     /// Explain a finding code (e.g. MD101), or list them all
     Explain(ExplainArgs),
+    /// Start in an empty folder: write maildrift.toml and a first baseline proposed from the sites
+    Init(super::init::InitArgs),
+    /// Write a shell completion script (bash, zsh, fish, powershell, elvish) to stdout
+    Completions(super::generate::CompletionsArgs),
+    /// Write the man page (roff) of maildrift or of one of its commands to stdout
+    Man(super::generate::ManArgs),
 }
 
 #[derive(Debug, Subcommand)]

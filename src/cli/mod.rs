@@ -8,7 +8,9 @@ mod diff;
 mod dns;
 mod exit;
 mod explain;
+mod generate;
 mod health;
+mod init;
 mod output;
 mod pull;
 mod report;
@@ -70,5 +72,8 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
         Command::Explain(a) => explain::run(a),
         Command::Health(a) => health::run(g, a).await,
         Command::Testmail(a) => testmail::run(g, a).await,
+        Command::Init(a) => init::run(g, a).await,
+        Command::Completions(a) => generate::completions(a),
+        Command::Man(a) => generate::man(a),
     }
 }

@@ -13,6 +13,7 @@ mod proxy;
 pub mod resolver;
 mod run;
 pub mod spf;
+pub mod survey;
 pub mod targets;
 pub mod zone;
 
@@ -188,6 +189,11 @@ impl CheckAcc {
         self.push(
             Finding::new(&DNS_UNANSWERED, format!("{message}.")).subject(subject.to_string()),
         );
+    }
+
+    /// The questions DNS did not answer so far.
+    pub fn unanswered_questions(&self) -> Vec<String> {
+        self.unanswered.clone()
     }
 
     pub fn finish(self) -> (Vec<Finding>, CheckRun) {

@@ -104,7 +104,7 @@ pub async fn check_environment(
     }
 }
 
-fn is_internal(ip: IpAddr) -> bool {
+pub(super) fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(a) => {
             a.is_private() || a.is_loopback() || a.is_link_local() || a.is_shared_like()
@@ -828,14 +828,18 @@ async fn dkim_domain(
 }
 
 /// A DMARC record found for a From domain, and where.
-struct Found {
-    at: String,
-    record: dmarc::Record,
+pub(super) struct Found {
+    pub(super) at: String,
+    pub(super) record: dmarc::Record,
     /// Found at the organisational domain, so `sp=` (if any) applies.
-    inherited: bool,
+    pub(super) inherited: bool,
 }
 
-async fn find_dmarc(ctx: &Ctx<'_>, d: &str, acc: &mut CheckAcc) -> Result<Option<Found>, String> {
+pub(super) async fn find_dmarc(
+    ctx: &Ctx<'_>,
+    d: &str,
+    acc: &mut CheckAcc,
+) -> Result<Option<Found>, String> {
     let org = dmarc::org_domain(d);
     let mut candidates = vec![d.to_string()];
     if org != d {
