@@ -16,10 +16,6 @@
 
 namespace local_maildrift\external;
 
-defined('MOODLE_INTERNAL') || die();
-
-\local_maildrift\local\external_compat::load();
-
 use core_external\external_api;
 use core_external\external_function_parameters;
 use core_external\external_multiple_structure;
@@ -63,7 +59,7 @@ class get_mail_health extends external_api {
         $params = self::validate_parameters(self::execute_parameters(), ['days' => $days]);
         $context = \context_system::instance();
         self::validate_context($context);
-        require_capability('moodle/site:config', $context);
+        require_capability('local/maildrift:viewconfig', $context);
 
         $days = max(1, min(90, (int) $params['days']));
         $now = time();
