@@ -23,6 +23,7 @@ use core_external\external_single_structure;
 use core_external\external_value;
 use core_external\external_warnings;
 use local_maildrift\local\mail_settings;
+use local_maildrift\local\redaction;
 
 /**
  * local_maildrift_get_mail_health: cron, ad hoc task queue, failed mail and bounce counters.
@@ -187,12 +188,12 @@ class get_mail_health extends external_api {
                         $domain = $email ? mail_settings::email_domain($email) : '';
                     }
                     if ($domain === '') {
-                        $domain = mail_settings::first_email_domain($error);
+                        $domain = redaction::first_email_domain($error);
                     }
                     $result['recent'][] = [
                         'time' => (int) $event->timecreated,
                         'recipientdomain' => $domain,
-                        'error' => mail_settings::redact($error),
+                        'error' => redaction::redact($error),
                     ];
                 }
                 if ($result['recent']) {

@@ -23,6 +23,7 @@ use core_external\external_value;
 use core_external\external_warnings;
 use local_maildrift\local\allowlist;
 use local_maildrift\local\mail_settings;
+use local_maildrift\local\redaction;
 use local_maildrift\local\test_mail_slot;
 use local_maildrift\observer;
 
@@ -123,7 +124,7 @@ class send_test_mail extends external_api {
 
         $error = '';
         if (!$sent) {
-            $error = $mailererror !== '' ? mail_settings::redact($mailererror)
+            $error = $mailererror !== '' ? redaction::redact($mailererror)
                 : 'email_to_user() returned false before handing the message to the mailer (see the site debugging log).';
         }
 
