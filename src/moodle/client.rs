@@ -10,9 +10,8 @@ use url::Url;
 use crate::config::Environment;
 use crate::moodle::error::{MoodleError, excerpt};
 use crate::moodle::protocol::{
-    CAP_SEND_TEST_MAIL, CAP_VIEW_CONFIG, FN_MAIL_CONFIG, FN_MAIL_HEALTH, FN_SEND_TEST_MAIL,
-    FN_SITE_INFO, MailConfig, MailHealth, MoodleException, PLUGIN_PREFIX, SiteInfo, TestMail,
-    is_capability_name,
+    FN_MAIL_CONFIG, FN_MAIL_HEALTH, FN_SEND_TEST_MAIL, FN_SITE_INFO, MailConfig, MailHealth,
+    MoodleException, PLUGIN_PREFIX, SiteInfo, TestMail,
 };
 use crate::moodle::retry::RetryPolicy;
 use crate::moodle::transport::{self, Answer, Target};
@@ -411,29 +410,6 @@ impl Client {
         match e.errorcode.as_str() {
             "invalidtoken" => MoodleError::InvalidToken { env },
             "accessexception" => MoodleError::AccessDenied { env, function },
-            "nopermissions" if function.starts_with(PLUGIN_PREFIX) => {
-                // Moodle names the capability in debuginfo only with developer debugging on;
-                // otherwise each function's own capability is known here.
-                let named = e
-                    .debuginfo
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|d| is_capability_name(d))
-                    .map(str::to_string);
-                let capability = named.unwrap_or_else(|| {
-                    if function == FN_SEND_TEST_MAIL {
-                        CAP_SEND_TEST_MAIL
-                    } else {
-                        CAP_VIEW_CONFIG
-                    }
-                    .to_string()
-                });
-                MoodleError::MissingCapability {
-                    env,
-                    function,
-                    capability,
-                }
-            }
             "invalidrecord" if function.starts_with(PLUGIN_PREFIX) => {
                 MoodleError::PluginMissing { env, function }
             }
@@ -525,29 +501,6 @@ mod tests {
             r#"{"exception":"some_future_exception","errorcode":"accessexception","message":"x"}"#,
         ));
         assert!(matches!(e, MoodleError::AccessDenied { .. }), "{e:?}");
-    }
-
-    #[test]
-    fn missing_capability_names_what_to_grant() {
-        let answer = r#"{"exception":"required_capability_exception","errorcode":"nopermissions","message":"Sorry, but you do not currently have permissions to do that (Send a maildrift test message)."}"#;
-        let client = client();
-        let e = client
-            .interpret::<TestMail>(FN_SEND_TEST_MAIL, json(answer), &Token::new(TOKEN))
-            .unwrap_err();
-        assert!(
-            e.to_string().contains("local/maildrift:sendtestmail"),
-            "{e}"
-        );
-        let e = client
-            .interpret::<MailConfig>(FN_MAIL_CONFIG, json(answer), &Token::new(TOKEN))
-            .unwrap_err();
-        assert!(e.to_string().contains("local/maildrift:viewconfig"), "{e}");
-        // With developer debugging Moodle names the capability itself; that one is shown.
-        let debug = r#"{"exception":"required_capability_exception","errorcode":"nopermissions","message":"x","debuginfo":"moodle/site:config"}"#;
-        let e = client
-            .interpret::<MailConfig>(FN_MAIL_HEALTH, json(debug), &Token::new(TOKEN))
-            .unwrap_err();
-        assert!(e.to_string().contains("moodle/site:config"), "{e}");
     }
 
     #[test]

@@ -50,18 +50,6 @@ pub enum MoodleError {
     AccessDenied { env: String, function: String },
 
     #[error(
-        "{env}: the token's user may not call {function} (nopermissions): it lacks the \
-         capability {capability}. Give the maildrift account a role that allows {capability} \
-         in the system context, or run `php local/maildrift/cli/setup.php --username=<account>` \
-         on the server, which sets up that role"
-    )]
-    MissingCapability {
-        env: String,
-        function: String,
-        capability: String,
-    },
-
-    #[error(
         "{env}: the site does not know {function} (invalidrecord): the local_maildrift plugin is \
          not installed or not upgraded. Install it into local/maildrift and run \
          `php admin/cli/upgrade.php` on the server"
@@ -346,7 +334,6 @@ impl MoodleError {
             | MoodleError::ClientSetup { env, .. }
             | MoodleError::InvalidToken { env }
             | MoodleError::AccessDenied { env, .. }
-            | MoodleError::MissingCapability { env, .. }
             | MoodleError::PluginMissing { env, .. }
             | MoodleError::FunctionNotInService { env }
             | MoodleError::InvalidParameter { env, .. }

@@ -16,26 +16,6 @@ pub const FN_MAIL_HEALTH: &str = "local_maildrift_get_mail_health";
 pub const FN_SEND_TEST_MAIL: &str = "local_maildrift_send_test_mail";
 /// Prefix of every function the companion plugin provides.
 pub const PLUGIN_PREFIX: &str = "local_maildrift_";
-/// The plugin's capability for reading the mail configuration and health (db/access.php).
-pub const CAP_VIEW_CONFIG: &str = "local/maildrift:viewconfig";
-/// The plugin's capability for sending a test message.
-pub const CAP_SEND_TEST_MAIL: &str = "local/maildrift:sendtestmail";
-
-/// True for a Moodle capability name such as `local/maildrift:viewconfig`.
-pub fn is_capability_name(s: &str) -> bool {
-    let Some((path, name)) = s.split_once(':') else {
-        return false;
-    };
-    let Some((kind, plugin)) = path.split_once('/') else {
-        return false;
-    };
-    let word = |w: &str| {
-        !w.is_empty()
-            && w.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    };
-    word(kind) && word(plugin) && word(name)
-}
 
 /// Moodle's error answer. Every web service error comes back as HTTP 200 with this body.
 ///
