@@ -71,7 +71,6 @@ class service_account {
                 'email' => $email ?? '',
                 'confirmed' => 1,
                 'mnethostid' => $CFG->mnet_localhost_id,
-                'policyagreed' => 1,
             ], false);
             $log = "user {$username}: created (id {$id}, authentication: Web services authentication)";
             return $DB->get_record('user', ['id' => $id], '*', MUST_EXIST);
@@ -142,9 +141,6 @@ class service_account {
                 unassign_capability($capability, $roleid, $context->id);
                 $changes[] = "removed {$capability}";
             }
-        }
-        if ($changes) {
-            $context->mark_dirty();
         }
 
         $log = 'role ' . self::ROLE . ': ' . ($changes ? implode(', ', $changes) : 'unchanged') .
