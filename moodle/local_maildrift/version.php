@@ -25,8 +25,8 @@
 defined('MOODLE_INTERNAL') || die();
 
 $plugin->component = 'local_maildrift';
-$plugin->version = 2026112900;
-$plugin->requires = 2022112800; // Moodle 4.1.
-$plugin->supported = [401, 500];
+$plugin->version = 2026120100;
+$plugin->requires = 2024100700; // Moodle 4.5, the oldest release tested in CI.
+$plugin->supported = [405, 501]; // Moodle 4.5 to 5.1, both run by CI's end-to-end suite.
 $plugin->maturity = MATURITY_STABLE;
-$plugin->release = '0.1.0';
+$plugin->release = '0.2.0';

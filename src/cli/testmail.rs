@@ -79,7 +79,11 @@ pub async fn run(g: &Global, a: &TestmailArgs) -> crate::Result<u8> {
     let (client, token) = crate::collect::connect(&env).await?;
     let answer = match client.send_test_mail(&token, &a.to).await {
         Ok(t) => t,
-        Err(e @ MoodleError::TestMailTooSoon { .. }) => {
+        Err(
+            e @ (MoodleError::TestMailTooSoon { .. }
+            | MoodleError::TestMailAllowlistEmpty { .. }
+            | MoodleError::RecipientNotAllowed { .. }),
+        ) => {
             eprintln!("maildrift: error: {e}");
             eprintln!("maildrift: no test mail was sent and no evidence was written");
             return Ok(exit::ERROR);

@@ -11,7 +11,7 @@ use crate::config::Environment;
 use crate::moodle::error::{MoodleError, excerpt};
 use crate::moodle::protocol::{
     FN_MAIL_CONFIG, FN_MAIL_HEALTH, FN_SEND_TEST_MAIL, FN_SITE_INFO, MailConfig, MailHealth,
-    MoodleException, PLUGIN_PREFIX, SiteInfo, TestMail,
+    MoodleException, PLUGIN_PREFIX, SiteInfo, TestMail, capability_for,
 };
 use crate::moodle::retry::RetryPolicy;
 use crate::moodle::transport::{self, Answer, Target};
@@ -422,7 +422,17 @@ impl Client {
                     .filter(|d| !d.trim().is_empty())
                     .unwrap_or(message),
             },
+            "nopermissions" if function.starts_with(PLUGIN_PREFIX) => {
+                MoodleError::MissingCapability {
+                    env,
+                    capability: capability_for(&function),
+                    function,
+                    message,
+                }
+            }
             "testmailtoosoon" => MoodleError::TestMailTooSoon { env, message },
+            "allowlistempty" => MoodleError::TestMailAllowlistEmpty { env },
+            "recipientnotallowed" => MoodleError::RecipientNotAllowed { env, message },
             other => MoodleError::Moodle {
                 env,
                 function,
@@ -501,6 +511,50 @@ mod tests {
             r#"{"exception":"some_future_exception","errorcode":"accessexception","message":"x"}"#,
         ));
         assert!(matches!(e, MoodleError::AccessDenied { .. }), "{e:?}");
+    }
+
+    fn refusal(function: &str, body: &str) -> MoodleError {
+        client()
+            .interpret::<TestMail>(function, json(body), &Token::new(TOKEN))
+            .unwrap_err()
+    }
+
+    #[test]
+    fn a_missing_plugin_capability_names_the_capability_to_grant() {
+        let body = r#"{"exception":"required_capability_exception","errorcode":"nopermissions","message":"Sorry, but you do not currently have permissions to do that (Send a maildrift test message through the site mailer)."}"#;
+        let e = refusal(FN_SEND_TEST_MAIL, body);
+        assert!(matches!(e, MoodleError::MissingCapability { .. }), "{e:?}");
+        let shown = e.to_string();
+        assert!(shown.contains("local/maildrift:sendtestmail"), "{shown}");
+        assert!(shown.contains("cli/setup.php"), "{shown}");
+        assert!(!shown.contains("site:config"), "{shown}");
+        let e = refusal(FN_MAIL_HEALTH, body);
+        assert!(e.to_string().contains("local/maildrift:viewconfig"), "{e}");
+        // Core functions' refusals are not blamed on the plugin's capabilities.
+        let e = refusal(FN_SITE_INFO, body);
+        assert!(matches!(e, MoodleError::Moodle { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn allowlist_refusals_say_who_can_fix_them() {
+        let e = refusal(
+            FN_SEND_TEST_MAIL,
+            r#"{"exception":"moodle_exception","errorcode":"allowlistempty","message":"No test message can be sent"}"#,
+        );
+        assert!(
+            matches!(e, MoodleError::TestMailAllowlistEmpty { .. }),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("testmailallowlist"), "{e}");
+        let e = refusal(
+            FN_SEND_TEST_MAIL,
+            r#"{"exception":"moodle_exception","errorcode":"recipientnotallowed","message":"The recipient is not in the test mail allowlist (domain: example.org)."}"#,
+        );
+        assert!(
+            matches!(e, MoodleError::RecipientNotAllowed { .. }),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("domain: example.org"), "{e}");
     }
 
     #[test]

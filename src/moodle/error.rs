@@ -76,10 +76,39 @@ pub enum MoodleError {
     },
 
     #[error(
+        "{env}: the token's user may not call {function} (nopermissions): it lacks the \
+         capability {capability} in the system context. On the server, run `php \
+         local/maildrift/cli/setup.php --username=<that user>` (it gives the account the \
+         `maildrift` role), or allow {capability} in the account's system role. Moodle said: \
+         {message}"
+    )]
+    MissingCapability {
+        env: String,
+        function: String,
+        capability: &'static str,
+        message: String,
+    },
+
+    #[error(
         "{env}: Moodle refused to send another test mail so soon (testmailtoosoon): {message}. \
          Wait a little and try again"
     )]
     TestMailTooSoon { env: String, message: String },
+
+    #[error(
+        "{env}: the site sends no test mail (allowlistempty): its test mail allowlist is empty. \
+         A Moodle administrator must add the permitted addresses or domains under Site \
+         administration > Plugins > Local plugins > maildrift (setting \
+         local_maildrift/testmailallowlist)"
+    )]
+    TestMailAllowlistEmpty { env: String },
+
+    #[error(
+        "{env}: the site refused the recipient (recipientnotallowed): {message}. Send to an \
+         address on the site's test mail allowlist, or have a Moodle administrator add the \
+         address or its domain (setting local_maildrift/testmailallowlist)"
+    )]
+    RecipientNotAllowed { env: String, message: String },
 
     #[error("{env}: {function} failed with Moodle error `{errorcode}`: {message}")]
     Moodle {
@@ -337,7 +366,10 @@ impl MoodleError {
             | MoodleError::PluginMissing { env, .. }
             | MoodleError::FunctionNotInService { env }
             | MoodleError::InvalidParameter { env, .. }
+            | MoodleError::MissingCapability { env, .. }
             | MoodleError::TestMailTooSoon { env, .. }
+            | MoodleError::TestMailAllowlistEmpty { env }
+            | MoodleError::RecipientNotAllowed { env, .. }
             | MoodleError::Moodle { env, .. }
             | MoodleError::Redirect { env, .. }
             | MoodleError::WebServicesDisabled { env, .. }

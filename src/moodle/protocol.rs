@@ -16,6 +16,19 @@ pub const FN_MAIL_HEALTH: &str = "local_maildrift_get_mail_health";
 pub const FN_SEND_TEST_MAIL: &str = "local_maildrift_send_test_mail";
 /// Prefix of every function the companion plugin provides.
 pub const PLUGIN_PREFIX: &str = "local_maildrift_";
+/// Capability the plugin requires for reading the mail configuration and health.
+pub const CAP_VIEW_CONFIG: &str = "local/maildrift:viewconfig";
+/// Capability the plugin requires for sending a test message.
+pub const CAP_SEND_TEST_MAIL: &str = "local/maildrift:sendtestmail";
+
+/// The capability a plugin function checks (system context), to name it when Moodle refuses.
+pub fn capability_for(function: &str) -> &'static str {
+    if function == FN_SEND_TEST_MAIL {
+        CAP_SEND_TEST_MAIL
+    } else {
+        CAP_VIEW_CONFIG
+    }
+}
 
 /// Moodle's error answer. Every web service error comes back as HTTP 200 with this body.
 ///

@@ -1,8 +1,8 @@
 //! Moodle web service tokens: where they come from and how they are kept out of every output.
 //!
-//! A token for a user with `moodle/site:config` is as good as that admin's password, so this
-//! module treats it that way: [`Token`] never prints its value, token files must be private to
-//! their owner, and nothing is ever kept in a pretend store that forgets it at exit.
+//! A maildrift token reads the site's whole mail configuration, so it is as good as a password
+//! and this module treats it that way: [`Token`] never prints its value, token files must be
+//! private to their owner, and nothing is ever kept in a pretend store that forgets it at exit.
 //!
 //! # Resolution order
 //!

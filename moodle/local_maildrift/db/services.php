@@ -30,7 +30,7 @@ $functions = [
         'methodname' => 'execute',
         'description' => 'Outgoing-mail settings of the site, DKIM key state and which secrets are set (never their values).',
         'type' => 'read',
-        'capabilities' => 'moodle/site:config',
+        'capabilities' => 'local/maildrift:viewconfig',
         'ajax' => false,
     ],
     'local_maildrift_get_mail_health' => [
@@ -38,15 +38,15 @@ $functions = [
         'methodname' => 'execute',
         'description' => 'Cron, ad hoc task queue, failed mail and bounce figures.',
         'type' => 'read',
-        'capabilities' => 'moodle/site:config',
+        'capabilities' => 'local/maildrift:viewconfig',
         'ajax' => false,
     ],
     'local_maildrift_send_test_mail' => [
         'classname' => 'local_maildrift\external\send_test_mail',
         'methodname' => 'execute',
-        'description' => 'Send one test message through the site mailer (at most one per minute).',
+        'description' => 'Send one test message through the site mailer to an allowlisted address (at most one per minute).',
         'type' => 'write',
-        'capabilities' => 'moodle/site:config',
+        'capabilities' => 'local/maildrift:sendtestmail',
         'ajax' => false,
     ],
 ];

@@ -16,10 +16,6 @@
 
 namespace local_maildrift\external;
 
-defined('MOODLE_INTERNAL') || die();
-
-\local_maildrift\local\external_compat::load();
-
 use core_external\external_api;
 use core_external\external_function_parameters;
 use core_external\external_multiple_structure;
@@ -56,7 +52,7 @@ class get_mail_config extends external_api {
 
         $context = \context_system::instance();
         self::validate_context($context);
-        require_capability('moodle/site:config', $context);
+        require_capability('local/maildrift:viewconfig', $context);
 
         $warnings = [];
         $dkim = mail_settings::get_dkim($warnings);

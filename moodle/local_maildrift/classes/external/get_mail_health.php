@@ -16,10 +16,6 @@
 
 namespace local_maildrift\external;
 
-defined('MOODLE_INTERNAL') || die();
-
-\local_maildrift\local\external_compat::load();
-
 use core_external\external_api;
 use core_external\external_function_parameters;
 use core_external\external_multiple_structure;
@@ -27,6 +23,7 @@ use core_external\external_single_structure;
 use core_external\external_value;
 use core_external\external_warnings;
 use local_maildrift\local\mail_settings;
+use local_maildrift\local\redaction;
 
 /**
  * local_maildrift_get_mail_health: cron, ad hoc task queue, failed mail and bounce counters.
@@ -63,7 +60,7 @@ class get_mail_health extends external_api {
         $params = self::validate_parameters(self::execute_parameters(), ['days' => $days]);
         $context = \context_system::instance();
         self::validate_context($context);
-        require_capability('moodle/site:config', $context);
+        require_capability('local/maildrift:viewconfig', $context);
 
         $days = max(1, min(90, (int) $params['days']));
         $now = time();
@@ -191,12 +188,12 @@ class get_mail_health extends external_api {
                         $domain = $email ? mail_settings::email_domain($email) : '';
                     }
                     if ($domain === '') {
-                        $domain = mail_settings::first_email_domain($error);
+                        $domain = redaction::first_email_domain($error);
                     }
                     $result['recent'][] = [
                         'time' => (int) $event->timecreated,
                         'recipientdomain' => $domain,
-                        'error' => mail_settings::redact($error),
+                        'error' => redaction::redact($error),
                     ];
                 }
                 if ($result['recent']) {

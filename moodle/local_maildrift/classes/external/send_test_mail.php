@@ -16,16 +16,15 @@
 
 namespace local_maildrift\external;
 
-defined('MOODLE_INTERNAL') || die();
-
-\local_maildrift\local\external_compat::load();
-
 use core_external\external_api;
 use core_external\external_function_parameters;
 use core_external\external_single_structure;
 use core_external\external_value;
 use core_external\external_warnings;
+use local_maildrift\local\allowlist;
 use local_maildrift\local\mail_settings;
+use local_maildrift\local\redaction;
+use local_maildrift\local\test_mail_slot;
 use local_maildrift\observer;
 
 /**
@@ -37,9 +36,6 @@ use local_maildrift\observer;
  */
 class send_test_mail extends external_api {
 
-    /** Seconds between two test messages on one site. */
-    const MIN_INTERVAL = 60;
-
     /** Id of the recipient user object (not a real user), as admin/testoutgoingmailconf.php does. */
     const RECIPIENT_ID = -99;
 
@@ -50,7 +46,7 @@ class send_test_mail extends external_api {
      */
     public static function execute_parameters(): external_function_parameters {
         return new external_function_parameters([
-            'recipient' => new external_value(PARAM_EMAIL, 'Address to send the test message to'),
+            'recipient' => new external_value(PARAM_EMAIL, 'Address to send the test message to; must match the allowlist'),
         ]);
     }
 
@@ -66,20 +62,27 @@ class send_test_mail extends external_api {
         $params = self::validate_parameters(self::execute_parameters(), ['recipient' => $recipient]);
         $context = \context_system::instance();
         self::validate_context($context);
-        require_capability('moodle/site:config', $context);
+        require_capability('local/maildrift:sendtestmail', $context);
 
         $recipient = trim((string) $params['recipient']);
         if ($recipient === '' || !validate_email($recipient)) {
             throw new \moodle_exception('invalidrecipient', 'local_maildrift');
         }
 
-        $now = time();
-        $last = (int) get_config('local_maildrift', 'lasttestmail');
-        if ($last > 0 && $now - $last < self::MIN_INTERVAL) {
-            $secondsleft = self::MIN_INTERVAL - max(0, $now - $last);
+        $allowlist = allowlist::from_config();
+        if ($allowlist->is_empty()) {
+            throw new \moodle_exception('allowlistempty', 'local_maildrift');
+        }
+        if (!$allowlist->allows($recipient)) {
+            throw new \moodle_exception('recipientnotallowed', 'local_maildrift', '', mail_settings::email_domain($recipient));
+        }
+
+        // Only a request that passed every other check may use up the minute.
+        $secondsleft = test_mail_slot::claim();
+        if ($secondsleft > 0) {
             throw new \moodle_exception('testmailtoosoon', 'local_maildrift', '', $secondsleft);
         }
-        set_config('lasttestmail', $now, 'local_maildrift');
+        $now = time();
 
         $token = 'md-' . bin2hex(random_bytes(6));
         $siteshortname = format_string($SITE->shortname, true, ['context' => $context, 'escape' => false]);
@@ -121,9 +124,17 @@ class send_test_mail extends external_api {
 
         $error = '';
         if (!$sent) {
-            $error = $mailererror !== '' ? mail_settings::redact($mailererror)
+            $error = $mailererror !== '' ? redaction::redact($mailererror)
                 : 'email_to_user() returned false before handing the message to the mailer (see the site debugging log).';
         }
+
+        \local_maildrift\event\test_mail_sent::create([
+            'context' => $context,
+            'other' => [
+                'recipientdomain' => mail_settings::email_domain($recipient),
+                'sent' => (bool) $sent,
+            ],
+        ])->trigger();
 
         return [
             'sent' => (bool) $sent,

@@ -301,41 +301,4 @@ class mail_settings {
             continue;
         }
     }
-
-    /**
-     * Remove everything secret or personal from a free-form error text.
-     *
-     * Email addresses become '…@domain'; the values of the secret settings are replaced.
-     *
-     * @param string $text error text, e.g. PHPMailer's ErrorInfo
-     * @return string
-     */
-    public static function redact(string $text): string {
-        global $CFG;
-
-        foreach (self::SECRETS as $name) {
-            $secret = self::to_string($CFG->$name ?? '');
-            if (strlen($secret) >= 4) {
-                $text = str_replace($secret, '[secret]', $text);
-                $text = str_replace(base64_encode($secret), '[secret]', $text);
-            }
-        }
-        return preg_replace_callback('/[A-Za-z0-9.!#$%&\'*+\/=?^_`{|}~-]+@([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)/u',
-            function($matches) {
-                return '…@' . \core_text::strtolower($matches[1]);
-            }, $text);
-    }
-
-    /**
-     * The domain of the first email address in a text ('' when there is none).
-     *
-     * @param string $text free-form text
-     * @return string
-     */
-    public static function first_email_domain(string $text): string {
-        if (preg_match('/[A-Za-z0-9.!#$%&\'*+\/=?^_`{|}~-]+@([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)/u', $text, $m)) {
-            return \core_text::strtolower($m[1]);
-        }
-        return '';
-    }
 }
