@@ -16,6 +16,7 @@ fn faulty() -> Faults {
         servfail: vec!["broken.example".into()],
         slow: vec![("slow.example".into(), Duration::from_millis(1500))],
         truncate_udp: vec!["big.example".into()],
+        ..Faults::default()
     }
 }
 

@@ -340,7 +340,11 @@ impl Resolver {
     }
 
     async fn resolve(&self, name: &str, rtype: RecordType, depth: usize) -> Answer {
-        let Ok(mut qname) = Name::from_str_relaxed(name) else {
+        // SPF macros can build names with any printable character (`%_` is a space); DNS
+        // carries such labels, so take them verbatim when the relaxed parser refuses them.
+        let parsed = Name::from_str_relaxed(name)
+            .or_else(|_| Name::from_labels(verbatim_labels(name.trim_end_matches('.'))));
+        let Ok(mut qname) = parsed else {
             return Answer::failed(
                 name,
                 rtype,
@@ -430,6 +434,45 @@ impl Resolver {
         }
         last
     }
+}
+
+/// Labels of a name as [`plain`] writes it: `.` separates, `\X` and `\DDD` are escapes.
+fn verbatim_labels(name: &str) -> Vec<Vec<u8>> {
+    let bytes = name.as_bytes();
+    let mut labels = vec![Vec::new()];
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        i += 1;
+        let byte = match b {
+            b'.' => {
+                labels.push(Vec::new());
+                continue;
+            }
+            b'\\' => {
+                let decimal = bytes
+                    .get(i..i + 3)
+                    .filter(|d| d.iter().all(u8::is_ascii_digit))
+                    .and_then(|d| std::str::from_utf8(d).ok()?.parse::<u8>().ok());
+                match (decimal, bytes.get(i)) {
+                    (Some(v), _) => {
+                        i += 3;
+                        v
+                    }
+                    (None, Some(&c)) => {
+                        i += 1;
+                        c
+                    }
+                    (None, None) => b,
+                }
+            }
+            _ => b,
+        };
+        if let Some(l) = labels.last_mut() {
+            l.push(byte);
+        }
+    }
+    labels
 }
 
 fn normalise(name: &str) -> String {

@@ -430,6 +430,7 @@ async fn check_spf(
                     .map(|s| s.helo.clone())
                     .unwrap_or_else(|| domain.clone()),
                 domain: domain.clone(),
+                validated: None,
             };
             let a = spf::analyse(ctx, domain, record, &vars).await;
             report_analysis(domain, &a, policy, acc);

@@ -125,18 +125,25 @@ pub struct Record {
     pub exp: Option<String>,
 }
 
-/// True for TXT strings that are SPF records (`v=spf1` followed by a space or nothing).
+/// True for TXT strings that are SPF records: RFC 7208 §4.5, exactly `v=spf1` at the very
+/// start, followed by a space or nothing (leading whitespace makes it some other record).
 pub fn is_spf(txt: &str) -> bool {
-    let t = txt.trim_start();
     // `get` rather than indexing: TXT data is arbitrary bytes and may split a UTF-8 char.
-    t.get(..6).is_some_and(|v| v.eq_ignore_ascii_case("v=spf1"))
-        && t.get(6..)
+    txt.get(..6)
+        .is_some_and(|v| v.eq_ignore_ascii_case("v=spf1"))
+        && txt
+            .get(6..)
             .is_some_and(|rest| rest.chars().next().is_none_or(|c| c == ' '))
 }
 
 /// Parses one SPF record; the error names the offending term.
 pub fn parse(txt: &str) -> Result<Record, String> {
-    let mut terms = txt.split_ascii_whitespace();
+    // RFC 7208 §3.1/§12: records are ASCII, and only SP separates terms (a tab or other
+    // control character is part of a term, and makes it invalid).
+    if let Some(c) = txt.chars().find(|c| !c.is_ascii() || c.is_ascii_control()) {
+        return Err(format!("character {c:?} is not allowed in an SPF record"));
+    }
+    let mut terms = txt.split(' ').filter(|t| !t.is_empty());
     match terms.next() {
         Some(v) if v.eq_ignore_ascii_case("v=spf1") => {}
         _ => return Err("record does not start with v=spf1".into()),
@@ -144,7 +151,14 @@ pub fn parse(txt: &str) -> Result<Record, String> {
     let mut rec = Record::default();
     for term in terms {
         if let Some((name, value)) = modifier(term) {
-            check_domain_spec(value).map_err(|e| format!("`{term}`: {e}"))?;
+            let known = ["redirect", "exp"].contains(&name.to_ascii_lowercase().as_str());
+            // RFC 7208 §6: unknown modifiers are ignored, but their value is a macro-string.
+            if known {
+                check_domain_spec(value)
+            } else {
+                check_macros(value, MACRO_LETTERS).map(|_| ())
+            }
+            .map_err(|e| format!("`{term}`: {e}"))?;
             match name.to_ascii_lowercase().as_str() {
                 "redirect" if rec.redirect.is_some() => {
                     return Err("redirect= appears twice".into());
@@ -209,41 +223,61 @@ fn mechanism(s: &str) -> Result<Mechanism, String> {
                 Mechanism::Mx { domain, v4, v6 }
             })
         }
-        "ip4" => Ok(Mechanism::Ip4(ip_network::<Ipv4Net, std::net::Ipv4Addr>(
-            arg, "IPv4",
-        )?)),
-        "ip6" => Ok(Mechanism::Ip6(ip_network::<Ipv6Net, std::net::Ipv6Addr>(
-            arg, "IPv6",
-        )?)),
+        "ip4" | "ip6" => Ok(match ip_network(arg, name == "ip4")? {
+            IpNet::V4(n) => Mechanism::Ip4(n),
+            IpNet::V6(n) => Mechanism::Ip6(n),
+        }),
         other => Err(format!("unknown mechanism `{other}`")),
     }
 }
 
 /// The `:address[/prefix]` of an ip4/ip6 mechanism; a bare address is a /32 or /128 network.
-fn ip_network<N, A>(arg: &str, family: &str) -> Result<N, String>
-where
-    N: std::str::FromStr + From<A>,
-    A: std::str::FromStr,
-{
+fn ip_network(arg: &str, v4: bool) -> Result<IpNet, String> {
+    let family = if v4 { "IPv4" } else { "IPv6" };
     let a = arg.strip_prefix(':').ok_or("needs `:address`")?;
-    if a.contains('/') {
-        a.parse::<N>()
-            .map_err(|_| format!("`{a}` is not an {family} network"))
+    let (addr, len) = match a.split_once('/') {
+        Some((addr, len)) => (addr, Some(len)),
+        None => (a, None),
+    };
+    let ip: Option<IpAddr> = if v4 {
+        addr.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
     } else {
-        a.parse::<A>()
-            .map(N::from)
-            .map_err(|_| format!("`{a}` is not an {family} address"))
+        addr.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
+    };
+    let ip = ip.ok_or(format!("`{addr}` is not an {family} address"))?;
+    let max = if v4 { 32 } else { 128 };
+    let len = len.map(|l| prefix_len(l, max)).transpose()?.unwrap_or(max);
+    IpNet::new(ip, len).map_err(|_| format!("`{a}` is not an {family} network"))
+}
+
+/// A CIDR length as RFC 7208 §5.6 spells it: decimal without leading zeros, at most `max`.
+fn prefix_len(s: &str, max: u8) -> Result<u8, String> {
+    let ok =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    ok.then(|| s.parse::<u8>().ok())
+        .flatten()
+        .filter(|n| *n <= max)
+        .ok_or(format!("bad prefix length `/{s}` (0 to {max})"))
+}
+
+/// Splits a trailing `/digits` (after `sep`) off `s`.
+fn split_cidr<'a>(s: &'a str, sep: &str) -> (&'a str, Option<&'a str>) {
+    match s.rsplit_once(sep) {
+        Some((head, len)) if !len.is_empty() && len.bytes().all(|b| b.is_ascii_digit()) => {
+            (head, Some(len))
+        }
+        _ => (s, None),
     }
 }
 
-/// `[:domain-spec][/v4cidr][//v6cidr]`. The CIDR part is looked for after the last macro so
-/// a macro delimiter `/` is not mistaken for it.
+/// `[:domain-spec][/v4cidr][//v6cidr]`. The CIDR lengths can only be at the very end, so they
+/// are taken from there: a `/` or `:` inside the domain-spec is part of the name.
 fn domain_and_cidr(arg: &str) -> Result<(Option<String>, u8, u8), String> {
-    let macro_end = arg.rfind('}').map(|i| i + 1).unwrap_or(0);
-    let cidr_start = arg[macro_end..].find('/').map(|i| i + macro_end);
-    let (dom, cidr) = match cidr_start {
-        Some(i) => (&arg[..i], &arg[i..]),
-        None => (arg, ""),
+    let (rest, six) = split_cidr(arg, "//");
+    let (dom, four) = match split_cidr(rest, "/") {
+        // `a//64` has no IPv4 length; `rsplit_once("/")` must not read `/` + empty as one.
+        (d, Some(n)) if !d.ends_with('/') => (d, Some(n)),
+        _ => (rest, None),
     };
     let domain = if dom.is_empty() {
         None
@@ -254,40 +288,52 @@ fn domain_and_cidr(arg: &str) -> Result<(Option<String>, u8, u8), String> {
         check_domain_spec(d)?;
         Some(d.to_string())
     };
-    let (mut v4, mut v6) = (32u8, 128u8);
-    if !cidr.is_empty() {
-        let (four, six) = match cidr.find("//") {
-            Some(i) => (&cidr[..i], Some(&cidr[i + 2..])),
-            None => (cidr, None),
-        };
-        if let Some(n) = four.strip_prefix('/') {
-            v4 = n
-                .parse()
-                .ok()
-                .filter(|n| *n <= 32)
-                .ok_or(format!("bad IPv4 prefix length `{n}`"))?;
-        } else if !four.is_empty() {
-            return Err(format!("bad prefix length `{four}`"));
-        }
-        if let Some(n) = six {
-            v6 = n
-                .parse()
-                .ok()
-                .filter(|n| *n <= 128)
-                .ok_or(format!("bad IPv6 prefix length `{n}`"))?;
-        }
-    }
+    let v4 = four.map(|n| prefix_len(n, 32)).transpose()?.unwrap_or(32);
+    let v6 = six.map(|n| prefix_len(n, 128)).transpose()?.unwrap_or(128);
     Ok((domain, v4, v6))
 }
 
-/// Checks macro syntax (RFC 7208 §7.1) and, without macros, that the name looks like one.
+/// Macro letters of a domain-spec; `c`, `r` and `t` only in explanation text (RFC 7208 §7.1),
+/// which [`expand`] accepts them in.
+const MACRO_LETTERS: &str = "slodiphvSLODIPHV";
+
+/// A domain-spec (RFC 7208 §7.1): a macro-string ending in a macro or in `.toplabel`; a
+/// name without macros must also be one DNS can carry (no empty or over-long labels).
 fn check_domain_spec(d: &str) -> Result<(), String> {
     if d.is_empty() {
         return Err("empty domain".into());
     }
+    let has_macro = check_macros(d, MACRO_LETTERS)?;
+    if d.ends_with('}') {
+        return Ok(());
+    }
+    let name = d.strip_suffix('.').unwrap_or(d);
+    let Some((head, top)) = name.rsplit_once('.') else {
+        return Err(format!("`{d}` is not a domain name (one label)"));
+    };
+    let alnum_hyphen = top.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let toplabel = !top.is_empty()
+        && alnum_hyphen
+        && !top.starts_with('-')
+        && !top.ends_with('-')
+        && (top.bytes().any(|b| b.is_ascii_alphabetic()) || top.contains('-'));
+    if !toplabel {
+        return Err(format!("`{top}` is not a valid top label in `{d}`"));
+    }
+    if !has_macro && (head.split('.').any(|l| l.is_empty() || l.len() > 63) || top.len() > 63) {
+        return Err(format!("`{d}` is not a domain name"));
+    }
+    Ok(())
+}
+
+/// Checks the macro syntax of a macro-string (RFC 7208 §7.1); true when it has a macro.
+fn check_macros(d: &str, letters: &str) -> Result<bool, String> {
     let mut chars = d.chars().peekable();
     let mut has_macro = false;
     while let Some(c) = chars.next() {
+        if !c.is_ascii_graphic() && c != ' ' {
+            return Err(format!("character {c:?} is not allowed"));
+        }
         if c != '%' {
             continue;
         }
@@ -296,8 +342,8 @@ fn check_domain_spec(d: &str) -> Result<(), String> {
             Some('%' | '_' | '-') => {}
             Some('{') => {
                 let letter = chars.next().ok_or("unterminated macro")?;
-                if !"slodiphcrtvSLODIPHCRTV".contains(letter) {
-                    return Err(format!("unknown macro letter `{letter}`"));
+                if !letters.contains(letter) {
+                    return Err(format!("macro letter `{letter}` is not allowed here"));
                 }
                 loop {
                     match chars.next() {
@@ -314,13 +360,7 @@ fn check_domain_spec(d: &str) -> Result<(), String> {
             _ => return Err("`%` must be followed by {, %, _ or -".into()),
         }
     }
-    if !has_macro {
-        let d = d.trim_end_matches('.');
-        if !d.contains('.') || d.split('.').any(|l| l.is_empty() || l.len() > 63) {
-            return Err(format!("`{d}` is not a domain name"));
-        }
-    }
-    Ok(())
+    Ok(has_macro)
 }
 
 /// What the macros of one evaluation expand to.
@@ -332,10 +372,30 @@ pub struct MacroVars {
     pub helo: String,
     /// The domain being checked right now (`%{d}`).
     pub domain: String,
+    /// The client's validated PTR names (`%{p}`), looked up only when a macro needs them;
+    /// `None` expands to "unknown".
+    pub validated: Option<Vec<String>>,
 }
 
-/// Expands RFC 7208 §7 macros. `%{p}` is "unknown": validating the client's PTR only to
-/// build a name is itself discouraged by the RFC and would cost uncounted lookups.
+/// RFC 7208 §7.3 `%{p}`: a validated name equal to or below the domain, else any validated
+/// name, else "unknown".
+fn p_value(v: &MacroVars) -> String {
+    let names = v.validated.as_deref().unwrap_or_default();
+    let d = v.domain.to_ascii_lowercase();
+    names
+        .iter()
+        .find(|n| **n == d || n.ends_with(&format!(".{d}")))
+        .or(names.first())
+        .cloned()
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// True when `spec` uses `%{p}`, whose value needs DNS before expanding.
+pub fn needs_ptr(spec: &str) -> bool {
+    spec.to_ascii_lowercase().contains("%{p")
+}
+
+/// Expands RFC 7208 §7 macros.
 pub fn expand(spec: &str, v: &MacroVars) -> Result<String, String> {
     let mut out = String::new();
     let mut chars = spec.chars();
@@ -366,8 +426,10 @@ pub fn expand(spec: &str, v: &MacroVars) -> Result<String, String> {
                     'l' => local.to_string(),
                     'o' => sdomain.to_string(),
                     'd' => v.domain.clone(),
-                    'i' => dotted_ip(v.ip),
-                    'p' => "unknown".into(),
+                    // Case is not specified and DNS ignores it; upper-case nibbles as the
+                    // openspf suite and pyspf write them.
+                    'i' => dotted_ip(v.ip).to_ascii_uppercase(),
+                    'p' => p_value(v),
                     'v' => {
                         if v.ip.is_ipv4() {
                             "in-addr".into()
@@ -649,6 +711,8 @@ pub struct Evaluation {
     pub trace: Vec<String>,
     pub lookups: usize,
     pub voids: usize,
+    /// For `fail`: the domain's own explanation (RFC 7208 §6.2), when it gives one.
+    pub explanation: Option<String>,
 }
 
 struct Eval<'c, 'r> {
@@ -658,6 +722,28 @@ struct Eval<'c, 'r> {
     voids: usize,
     trace: Vec<String>,
     decided_by: String,
+    explanation: Option<String>,
+}
+
+/// RFC 7208 §4.3: a name check_host() can ask about — labels of 1 to 63 octets, at least two
+/// of them, at most 253 octets, no domain literal.
+fn valid_domain(d: &str) -> bool {
+    let d = d.strip_suffix('.').unwrap_or(d);
+    d.len() <= 253
+        && d.contains('.')
+        && !d.starts_with('[')
+        && d.split('.').all(|l| !l.is_empty() && l.len() <= 63)
+}
+
+/// check_host() for an SMTP session: the MAIL FROM identity, or (null sender, RFC 7208 §2.4)
+/// `postmaster@` the HELO name.
+pub async fn check_mail_from(ctx: &Ctx<'_>, ip: IpAddr, mail_from: &str, helo: &str) -> Evaluation {
+    let (sender, domain) = match mail_from.rsplit_once('@') {
+        _ if mail_from.is_empty() => (format!("postmaster@{helo}"), helo.to_string()),
+        Some((_, d)) => (mail_from.to_string(), d.to_string()),
+        None => (format!("postmaster@{mail_from}"), mail_from.to_string()),
+    };
+    evaluate(ctx, &domain, ip, &sender, helo).await
 }
 
 /// Evaluates `domain`'s SPF for a message from `ip` with envelope sender `sender`.
@@ -668,20 +754,40 @@ pub async fn evaluate(
     sender: &str,
     helo: &str,
 ) -> Evaluation {
+    // RFC 7208 §5: an IPv4-mapped IPv6 client is an IPv4 client.
+    let ip = match ip {
+        IpAddr::V6(a) => a.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    };
+    // RFC 7208 §4.3: no local part means "postmaster".
+    let sender = match sender.rsplit_once('@') {
+        Some(("", d)) => format!("postmaster@{d}"),
+        _ => sender.to_string(),
+    };
     let mut e = Eval {
         ctx,
         vars: MacroVars {
             ip,
-            sender: sender.to_string(),
+            sender,
             helo: helo.to_string(),
             domain: domain.to_string(),
+            validated: None,
         },
         lookups: 0,
         voids: 0,
         trace: Vec::new(),
         decided_by: String::new(),
+        explanation: None,
     };
-    let verdict = e.check_host(domain.to_string(), 0).await;
+    let verdict = if valid_domain(domain) {
+        e.check_host(domain.to_string(), 0, false).await
+    } else {
+        e.log(
+            0,
+            format!("{domain}: not a valid domain name (RFC 7208 §4.3)"),
+        );
+        e.decide(domain, "not a valid domain name", Verdict::None)
+    };
     Evaluation {
         verdict,
         decided_by: if e.decided_by.is_empty() {
@@ -692,6 +798,7 @@ pub async fn evaluate(
         trace: e.trace,
         lookups: e.lookups,
         voids: e.voids,
+        explanation: e.explanation,
     }
 }
 
@@ -718,10 +825,57 @@ impl Eval<'_, '_> {
         self.lookups <= LOOKUP_LIMIT
     }
 
+    /// Expands a domain-spec, looking up the client's validated names first if `%{p}` needs
+    /// them. `None` when the result is no name DNS can be asked about (RFC 7208 §4.8: such
+    /// a mechanism does not match).
+    async fn target(&mut self, spec: &str) -> Result<Option<String>, Verdict> {
+        if needs_ptr(spec) && self.vars.validated.is_none() {
+            self.vars.validated = Some(self.validated_names().await);
+        }
+        let t = expand(spec, &self.vars).map_err(|_| Verdict::PermError)?;
+        let name = t.strip_suffix('.').unwrap_or(&t);
+        Ok(name
+            .split('.')
+            .all(|l| !l.is_empty() && l.len() <= 63)
+            .then(|| t.clone()))
+    }
+
+    /// The client's PTR names whose addresses include the client (at most 10 tried).
+    async fn validated_names(&mut self) -> Vec<String> {
+        let ip = self.vars.ip;
+        let ans = self.ctx.query(&reverse_name(ip), RecordType::PTR).await;
+        let mut out = Vec::new();
+        for name in ans.ptr_names().into_iter().take(10) {
+            let fwd = self.ctx.query(&name, address_type(ip)).await;
+            if fwd.ips().contains(&ip) {
+                out.push(name);
+            }
+        }
+        out
+    }
+
+    /// RFC 7208 §6.2: the explanation a failing record points at, or none if anything about
+    /// it is wrong.
+    async fn explain(&mut self, spec: &str) -> Option<String> {
+        let target = self.target(spec).await.ok()??;
+        let ans = self.ctx.query(&target, RecordType::TXT).await;
+        let txt = ans.txt();
+        if txt.len() == 1 && needs_ptr(&txt[0]) && self.vars.validated.is_none() {
+            self.vars.validated = Some(self.validated_names().await);
+        }
+        match txt.as_slice() {
+            [one] => expand(one, &self.vars)
+                .ok()
+                .filter(|e| e.chars().all(|c| c.is_ascii() && !c.is_ascii_control())),
+            _ => None,
+        }
+    }
+
     fn check_host(
         &mut self,
         domain: String,
         depth: usize,
+        in_include: bool,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Verdict> + Send + '_>> {
         Box::pin(async move {
             let f = fetch(self.ctx, &domain).await;
@@ -749,61 +903,71 @@ impl Eval<'_, '_> {
                 }
             };
             let saved = std::mem::replace(&mut self.vars.domain, domain.clone());
-            for d in &rec.directives {
-                match self.mechanism(&domain, d, depth).await {
-                    Step::Match => {
-                        self.log(
-                            depth + 1,
-                            format!("{} → match → {}", d.text, d.qualifier.verdict().as_str()),
-                        );
-                        self.vars.domain = saved;
-                        let text = format!(
-                            "{}{}",
-                            if d.text.starts_with(['+', '-', '~', '?']) {
-                                ""
-                            } else {
-                                d.qualifier.symbol()
-                            },
-                            d.text
-                        );
-                        return self.decide(&domain, &text, d.qualifier.verdict());
-                    }
-                    Step::NoMatch => self.log(depth + 1, format!("{} → no match", d.text)),
-                    Step::Stop(v) => {
-                        self.log(depth + 1, format!("{} → {}", d.text, v.as_str()));
-                        self.vars.domain = saved;
-                        return self.decide(&domain, &d.text, v);
-                    }
-                }
-            }
-            let result = if let Some(spec) = &rec.redirect {
-                let Ok(target) = expand(spec, &self.vars) else {
-                    self.vars.domain = saved;
-                    return self.decide(&domain, &format!("redirect={spec}"), Verdict::PermError);
-                };
-                if !self.count_lookup() {
-                    self.log(
-                        depth + 1,
-                        format!("redirect={spec} → over {LOOKUP_LIMIT} lookups"),
-                    );
-                    self.vars.domain = saved;
-                    return self.decide(&domain, "lookup limit", Verdict::PermError);
-                }
-                self.log(depth + 1, format!("redirect={target}"));
-                let v = self.check_host(target.clone(), depth + 1).await;
-                // RFC 7208 §6.1: a redirect to a domain without SPF is a permerror.
-                if v == Verdict::None {
-                    Verdict::PermError
-                } else {
-                    v
-                }
-            } else {
-                self.log(depth + 1, "no term matched → neutral".into());
-                self.decide(&domain, "no term matched (no all)", Verdict::Neutral)
-            };
+            let result = self.run_record(&domain, &rec, depth, in_include).await;
             self.vars.domain = saved;
             result
         })
+    }
+
+    async fn run_record(
+        &mut self,
+        domain: &str,
+        rec: &Record,
+        depth: usize,
+        in_include: bool,
+    ) -> Verdict {
+        for d in &rec.directives {
+            match self.mechanism(domain, d, depth).await {
+                Step::Match => {
+                    let v = d.qualifier.verdict();
+                    self.log(depth + 1, format!("{} → match → {}", d.text, v.as_str()));
+                    if v == Verdict::Fail
+                        && !in_include
+                        && let Some(spec) = &rec.exp
+                    {
+                        self.explanation = self.explain(spec).await;
+                    }
+                    let sign = if d.text.starts_with(['+', '-', '~', '?']) {
+                        ""
+                    } else {
+                        d.qualifier.symbol()
+                    };
+                    return self.decide(domain, &format!("{sign}{}", d.text), v);
+                }
+                Step::NoMatch => self.log(depth + 1, format!("{} → no match", d.text)),
+                Step::Stop(v) => {
+                    self.log(depth + 1, format!("{} → {}", d.text, v.as_str()));
+                    return self.decide(domain, &d.text, v);
+                }
+            }
+        }
+        let Some(spec) = &rec.redirect else {
+            self.log(depth + 1, "no term matched → neutral".into());
+            return self.decide(domain, "no term matched (no all)", Verdict::Neutral);
+        };
+        if !self.count_lookup() {
+            self.log(
+                depth + 1,
+                format!("redirect={spec} → over {LOOKUP_LIMIT} lookups"),
+            );
+            return self.decide(domain, "lookup limit", Verdict::PermError);
+        }
+        let target = match self.target(spec).await {
+            Ok(Some(t)) => t,
+            // RFC 7208 §6.1: a redirect to no valid domain is a permerror.
+            _ => return self.decide(domain, &format!("redirect={spec}"), Verdict::PermError),
+        };
+        self.log(depth + 1, format!("redirect={target}"));
+        let v = self.check_host(target.clone(), depth + 1, in_include).await;
+        // RFC 7208 §6.1: a redirect to a domain without SPF is a permerror.
+        if v == Verdict::None {
+            return self.decide(
+                domain,
+                &format!("redirect={target}: no SPF record"),
+                Verdict::PermError,
+            );
+        }
+        v
     }
 
     async fn mechanism(&mut self, domain: &str, d: &Directive, depth: usize) -> Step {
@@ -811,61 +975,53 @@ impl Eval<'_, '_> {
             return Step::Stop(Verdict::PermError);
         }
         let ip = self.vars.ip;
+        let target = match &d.mechanism {
+            Mechanism::Include(s) | Mechanism::Exists(s) => Some(s.as_str()),
+            Mechanism::A { domain: s, .. }
+            | Mechanism::Mx { domain: s, .. }
+            | Mechanism::Ptr(s) => s.as_deref(),
+            _ => None,
+        };
+        let target = match target {
+            None => domain.to_string(),
+            Some(spec) => match self.target(spec).await {
+                Ok(Some(t)) => t,
+                Ok(None) => return Step::NoMatch,
+                Err(v) => return Step::Stop(v),
+            },
+        };
         match &d.mechanism {
             Mechanism::All => Step::Match,
             Mechanism::Ip4(net) => match ip {
                 IpAddr::V4(a) if net.contains(&a) => Step::Match,
-                IpAddr::V6(a) if a.to_ipv4_mapped().is_some_and(|a| net.contains(&a)) => {
-                    Step::Match
-                }
                 _ => Step::NoMatch,
             },
             Mechanism::Ip6(net) => match ip {
                 IpAddr::V6(a) if net.contains(&a) => Step::Match,
                 _ => Step::NoMatch,
             },
-            Mechanism::Include(spec) => {
-                let Ok(target) = expand(spec, &self.vars) else {
-                    return Step::Stop(Verdict::PermError);
-                };
-                let v = self.check_host(target, depth + 2).await;
-                match v {
-                    Verdict::Pass => Step::Match,
-                    Verdict::Fail | Verdict::SoftFail | Verdict::Neutral => {
-                        // The include's own decision is not the outer one; keep looking.
-                        self.decided_by.clear();
-                        Step::NoMatch
-                    }
-                    Verdict::TempError => Step::Stop(Verdict::TempError),
-                    Verdict::PermError | Verdict::None => Step::Stop(Verdict::PermError),
+            Mechanism::Include(_) => match self.check_host(target, depth + 2, true).await {
+                Verdict::Pass => Step::Match,
+                Verdict::Fail | Verdict::SoftFail | Verdict::Neutral => {
+                    // The include's own decision is not the outer one; keep looking.
+                    self.decided_by.clear();
+                    Step::NoMatch
+                }
+                Verdict::TempError => Step::Stop(Verdict::TempError),
+                Verdict::PermError | Verdict::None => Step::Stop(Verdict::PermError),
+            },
+            Mechanism::A { v4, v6, .. } => {
+                let ans = self.ctx.query(&target, address_type(ip)).await;
+                if let Some(s) = self.void_or_fail(&ans) {
+                    return s;
+                }
+                if ans.ips().iter().any(|x| in_cidr(ip, *x, *v4, *v6)) {
+                    Step::Match
+                } else {
+                    Step::NoMatch
                 }
             }
-            Mechanism::A {
-                domain: spec,
-                v4,
-                v6,
-            } => {
-                let target = match spec {
-                    Some(s) => match expand(s, &self.vars) {
-                        Ok(t) => t,
-                        Err(_) => return Step::Stop(Verdict::PermError),
-                    },
-                    None => domain.to_string(),
-                };
-                self.addresses_match(&target, *v4, *v6).await
-            }
-            Mechanism::Mx {
-                domain: spec,
-                v4,
-                v6,
-            } => {
-                let target = match spec {
-                    Some(s) => match expand(s, &self.vars) {
-                        Ok(t) => t,
-                        Err(_) => return Step::Stop(Verdict::PermError),
-                    },
-                    None => domain.to_string(),
-                };
+            Mechanism::Mx { v4, v6, .. } => {
                 let ans = self.ctx.query(&target, RecordType::MX).await;
                 if let Some(s) = self.void_or_fail(&ans) {
                     return s;
@@ -875,12 +1031,11 @@ impl Eval<'_, '_> {
                     return Step::Stop(Verdict::PermError);
                 }
                 for (_, host) in mx {
-                    let rtype = if ip.is_ipv4() {
-                        RecordType::A
-                    } else {
-                        RecordType::AAAA
-                    };
-                    let a = self.ctx.query(&host, rtype).await;
+                    // A null MX (RFC 7505, exchange ".") has no addresses to match.
+                    if host.is_empty() {
+                        continue;
+                    }
+                    let a = self.ctx.query(&host, address_type(ip)).await;
                     if a.status.could_not_ask() {
                         return Step::Stop(Verdict::TempError);
                     }
@@ -890,37 +1045,24 @@ impl Eval<'_, '_> {
                 }
                 Step::NoMatch
             }
-            Mechanism::Ptr(spec) => {
-                let target = match spec {
-                    Some(s) => match expand(s, &self.vars) {
-                        Ok(t) => t,
-                        Err(_) => return Step::Stop(Verdict::PermError),
-                    },
-                    None => domain.to_string(),
-                };
-                let rev = reverse_name(ip);
-                let ans = self.ctx.query(&rev, RecordType::PTR).await;
+            Mechanism::Ptr(_) => {
                 // RFC 7208 §5.5: a failed PTR lookup just means no match.
-                let target = target.to_ascii_lowercase();
-                for name in ans.ptr_names().into_iter().take(10) {
-                    let rtype = if ip.is_ipv4() {
-                        RecordType::A
-                    } else {
-                        RecordType::AAAA
-                    };
-                    let fwd = self.ctx.query(&name, rtype).await;
-                    if fwd.ips().contains(&ip)
-                        && (name == target || name.ends_with(&format!(".{target}")))
-                    {
-                        return Step::Match;
-                    }
+                if self.vars.validated.is_none() {
+                    self.vars.validated = Some(self.validated_names().await);
                 }
-                Step::NoMatch
+                let target = target.trim_end_matches('.').to_ascii_lowercase();
+                let names = self.vars.validated.as_deref().unwrap_or_default();
+                if names
+                    .iter()
+                    .any(|n| *n == target || n.ends_with(&format!(".{target}")))
+                {
+                    Step::Match
+                } else {
+                    Step::NoMatch
+                }
             }
-            Mechanism::Exists(spec) => {
-                let Ok(target) = expand(spec, &self.vars) else {
-                    return Step::Stop(Verdict::PermError);
-                };
+            Mechanism::Exists(_) => {
+                // RFC 7208 §5.7: always an A query, whatever the client's address family.
                 let ans = self.ctx.query(&target, RecordType::A).await;
                 if let Some(s) = self.void_or_fail(&ans) {
                     return s;
@@ -931,24 +1073,6 @@ impl Eval<'_, '_> {
                     Step::Match
                 }
             }
-        }
-    }
-
-    async fn addresses_match(&mut self, target: &str, v4: u8, v6: u8) -> Step {
-        let ip = self.vars.ip;
-        let rtype = if ip.is_ipv4() {
-            RecordType::A
-        } else {
-            RecordType::AAAA
-        };
-        let ans = self.ctx.query(target, rtype).await;
-        if let Some(s) = self.void_or_fail(&ans) {
-            return s;
-        }
-        if ans.ips().iter().any(|x| in_cidr(ip, *x, v4, v6)) {
-            Step::Match
-        } else {
-            Step::NoMatch
         }
     }
 
@@ -965,6 +1089,14 @@ impl Eval<'_, '_> {
             return Some(Step::NoMatch);
         }
         None
+    }
+}
+
+fn address_type(ip: IpAddr) -> RecordType {
+    if ip.is_ipv4() {
+        RecordType::A
+    } else {
+        RecordType::AAAA
     }
 }
 
@@ -1023,6 +1155,7 @@ mod tests {
             sender: "strong-bad@email.example.com".into(),
             helo: "mx.example.org".into(),
             domain: "email.example.com".into(),
+            validated: None,
         }
     }
 
@@ -1044,9 +1177,13 @@ mod tests {
             ip: "2001:db8::cb01".parse().unwrap(),
             ..v
         };
-        assert_eq!(
-            expand("%{ir}.%{v}._spf.%{d2}", &v6).unwrap(),
-            "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com"
+        // The RFC writes the nibbles in lower case; DNS names compare case-insensitively.
+        assert!(
+            expand("%{ir}.%{v}._spf.%{d2}", &v6)
+                .unwrap()
+                .eq_ignore_ascii_case(
+                    "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com"
+                )
         );
     }
 

@@ -31,6 +31,8 @@ pub struct Faults {
     pub slow: Vec<(String, Duration)>,
     /// Names at or below these get an empty, truncated answer over UDP (TCP works).
     pub truncate_udp: Vec<String>,
+    /// Exactly these names (not their subdomains) answer SERVFAIL, except for the listed types.
+    pub servfail_exact: Vec<(String, Vec<hickory_server::proto::rr::RecordType>)>,
 }
 
 pub struct DnsServer {
@@ -85,12 +87,12 @@ impl RequestHandler for Faulty {
         if request.protocol() == Protocol::Tcp {
             self.tcp_queries.fetch_add(1, Ordering::SeqCst);
         }
-        let name: Option<Name> = request
+        let question = request
             .queries
             .queries()
             .first()
-            .map(|q| Name::from(q.name().clone()));
-        let Some(name) = name else {
+            .map(|q| (Name::from(q.name().clone()), q.query_type()));
+        let Some((name, qtype)) = question else {
             return self.catalog.handle_request::<R, T>(request, response).await;
         };
         if let Some((_, d)) = self
@@ -101,7 +103,14 @@ impl RequestHandler for Faulty {
         {
             tokio::time::sleep(*d).await;
         }
-        if under(&name, &self.faults.servfail) {
+        let exact = self.faults.servfail_exact.iter().any(|(n, answered)| {
+            !answered.contains(&qtype)
+                && Name::from_ascii(n).is_ok_and(|mut n| {
+                    n.set_fqdn(true);
+                    LowerName::from(n) == LowerName::from(name.clone())
+                })
+        });
+        if exact || under(&name, &self.faults.servfail) {
             let msg = MessageResponseBuilder::from_message_request(request)
                 .error_msg(&request.metadata, ResponseCode::ServFail);
             return response
@@ -141,6 +150,10 @@ pub async fn start(zones: &[String], faults: Faults) -> DnsServer {
         let (origin, h) = zone_handler(text, None);
         catalog.upsert(LowerName::from(origin), vec![Arc::new(h)]);
     }
+    serve(catalog, faults).await
+}
+
+async fn serve(catalog: Catalog, faults: Faults) -> DnsServer {
     // The UDP port the system picks may be in use for TCP (other tests' connections), so
     // try a few until one is free for both.
     let mut bound = None;
@@ -169,6 +182,45 @@ pub async fn start(zones: &[String], faults: Faults) -> DnsServer {
         tcp_queries,
         server,
     }
+}
+
+/// Serves `records` from one root zone on 127.0.0.1, for data no master file can spell
+/// (names and TXT strings taken verbatim from a test suite).
+pub async fn start_records(
+    records: Vec<hickory_server::proto::rr::Record>,
+    faults: Faults,
+) -> DnsServer {
+    use hickory_server::proto::rr::rdata::SOA;
+    use hickory_server::proto::rr::{RData, Record, RecordSet, RecordType, RrKey};
+    let root = Name::root();
+    let soa = Record::from_rdata(
+        root.clone(),
+        300,
+        RData::SOA(SOA::new(
+            Name::from_ascii("ns.test.").expect("name"),
+            Name::from_ascii("hostmaster.test.").expect("name"),
+            1,
+            3600,
+            600,
+            86400,
+            60,
+        )),
+    );
+    let mut set = RecordSet::new(root.clone(), RecordType::SOA, 1);
+    set.insert(soa, 1);
+    let map = BTreeMap::from([(
+        RrKey::new(LowerName::from(root.clone()), RecordType::SOA),
+        set,
+    )]);
+    let mut h: InMemoryZoneHandler<hickory_server::net::runtime::TokioRuntimeProvider> =
+        InMemoryZoneHandler::new(root.clone(), map, ZoneType::Primary, AxfrPolicy::Deny)
+            .expect("root zone");
+    for r in records {
+        h.upsert_mut(r, 1);
+    }
+    let mut catalog = Catalog::new();
+    catalog.upsert(LowerName::from(root), vec![Arc::new(h)]);
+    serve(catalog, faults).await
 }
 
 /// Serves master files from `tests/zones/`.
