@@ -55,10 +55,12 @@ namespace {
 
     $CFG = new stdClass();
     require(__DIR__ . '/../../moodle/local_maildrift/classes/local/mail_settings.php');
+    require(__DIR__ . '/../../moodle/local_maildrift/classes/local/redaction.php');
 }
 
 namespace local_maildrift_check {
     use local_maildrift\local\mail_settings;
+    use local_maildrift\local\redaction;
 
     $failures = [];
     $count = 0;
@@ -92,42 +94,42 @@ namespace local_maildrift_check {
     cfg(['smtppass' => 'Tr0ub4dor', 'messageinbound_hostpass' => 'imap-pw-77']);
     same('smtppass is replaced everywhere',
         'AUTH failed for [secret] (again: [secret])',
-        mail_settings::redact('AUTH failed for Tr0ub4dor (again: Tr0ub4dor)'));
+        redaction::redact('AUTH failed for Tr0ub4dor (again: Tr0ub4dor)'));
     same('base64 of smtppass is replaced',
         'AUTH PLAIN [secret] rejected',
-        mail_settings::redact('AUTH PLAIN ' . base64_encode('Tr0ub4dor') . ' rejected'));
+        redaction::redact('AUTH PLAIN ' . base64_encode('Tr0ub4dor') . ' rejected'));
     same('messageinbound_hostpass is replaced',
         'IMAP login [secret]',
-        mail_settings::redact('IMAP login imap-pw-77'));
+        redaction::redact('IMAP login imap-pw-77'));
     same('text without secrets or addresses is unchanged',
         'SMTP connect() failed.',
-        mail_settings::redact('SMTP connect() failed.'));
+        redaction::redact('SMTP connect() failed.'));
 
     // A secret shorter than 4 characters would redact common text; 4 is the shortest replaced.
     cfg(['smtppass' => 'abc']);
-    same('3-character secret is left alone', 'abc abcd', mail_settings::redact('abc abcd'));
+    same('3-character secret is left alone', 'abc abcd', redaction::redact('abc abcd'));
     cfg(['smtppass' => 'abcd']);
-    same('4-character secret is replaced', 'abc [secret]', mail_settings::redact('abc abcd'));
+    same('4-character secret is replaced', 'abc [secret]', redaction::redact('abc abcd'));
     cfg(['smtppass' => '']);
-    same('empty secret replaces nothing', 'x y', mail_settings::redact('x y'));
+    same('empty secret replaces nothing', 'x y', redaction::redact('x y'));
     cfg([]);
-    same('unset secrets replace nothing', 'pass: hunter2', mail_settings::redact('pass: hunter2'));
+    same('unset secrets replace nothing', 'pass: hunter2', redaction::redact('pass: hunter2'));
 
     // Addresses keep only their (lowercased) domain.
     same('address local parts are hidden',
         'Recipient …@example.org rejected; from …@moodle.example.edu',
-        mail_settings::redact('Recipient Jane.Doe+x@Example.ORG rejected; from noreply@moodle.example.edu'));
+        redaction::redact('Recipient Jane.Doe+x@Example.ORG rejected; from noreply@moodle.example.edu'));
     same('address in angle brackets',
         'RCPT TO:<…@students.example.edu> 550',
-        mail_settings::redact('RCPT TO:<s1234567@students.example.edu> 550'));
+        redaction::redact('RCPT TO:<s1234567@students.example.edu> 550'));
     cfg(['smtppass' => 'Tr0ub4dor']);
     same('secret and address in one text',
         '[secret] sent to …@example.org',
-        mail_settings::redact('Tr0ub4dor sent to bob@example.org'));
+        redaction::redact('Tr0ub4dor sent to bob@example.org'));
 
     same('first_email_domain finds the first address', 'example.org',
-        mail_settings::first_email_domain('to Bob@Example.org and amy@other.example'));
-    same('first_email_domain without an address', '', mail_settings::first_email_domain('no address'));
+        redaction::first_email_domain('to Bob@Example.org and amy@other.example'));
+    same('first_email_domain without an address', '', redaction::first_email_domain('no address'));
     same('email_domain lowercases the part after the last @', 'moodle.example.edu',
         mail_settings::email_domain('a@b@Moodle.Example.EDU '));
     same('email_domain without @', '', mail_settings::email_domain('noreply'));
