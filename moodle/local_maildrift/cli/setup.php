@@ -69,7 +69,8 @@ Options:
                             YYYY-MM-DDTHH:MM[:SS] (UTC), or a Unix timestamp. 0 or empty
                             removes the expiry. Not given: new token never expires,
                             existing one unchanged.
-    --newtoken              Delete the user's tokens for the service and print a new one.
+    --newtoken              Delete the user's tokens for the service and print a new one
+                            (with their IP restriction and expiry unless given anew).
     -h, --help              Print this help.
 
 Example:
@@ -186,12 +187,6 @@ $protocols = empty($CFG->webserviceprotocols) ? [] : explode(',', $CFG->webservi
 if (!in_array('rest', $protocols, true)) {
     cli_writeln('warning: the REST protocol is not enabled; enable it under Site administration > Server > Web services > ' .
         'Manage protocols (or add rest to the webserviceprotocols setting)', STDERR);
-}
-if (($iprestriction ?? '') === '' && $token !== null) {
-    cli_writeln('advice: the token works from any address; --iprestriction=ADDRESS limits it to the host running maildrift', STDERR);
-}
-if (($validuntil ?? 0) === 0 && $token !== null) {
-    cli_writeln('advice: the token never expires; --validuntil=YYYY-MM-DD sets an expiry', STDERR);
 }
 
 if ($token !== null) {

@@ -244,7 +244,8 @@ class service_account {
      * @param int $userid user id
      * @param string|null $iprestriction new restriction ('' for none), null to keep the current one
      * @param int|null $validuntil new expiry (0 for none), null to keep the current one
-     * @param bool $replace delete the user's existing tokens for the service and create a new one
+     * @param bool $replace delete the user's existing tokens for the service and create a new one (same restrictions
+     *     as the newest of them unless new ones are given)
      * @param string $log one line describing what was done
      * @return string|null the new token, null when an existing one was kept
      */
@@ -269,12 +270,22 @@ class service_account {
             return null;
         }
         if ($tokens) {
+            // A replacement keeps the restrictions of the token it replaces unless new ones are given.
+            $newest = end($tokens);
+            $iprestriction = $iprestriction ?? (string) $newest->iprestriction;
+            $validuntil = $validuntil ?? (int) $newest->validuntil;
             $DB->delete_records('external_tokens', $where);
         }
         $value = \core_external\util::generate_token(EXTERNAL_TOKEN_PERMANENT, $service, $userid,
             \context_system::instance(), $validuntil ?? 0, $iprestriction ?? '', self::TOKEN_NAME);
         $log = 'token: ' . ($tokens ? 'replaced ' . count($tokens) . ' old token(s) with a new one' : 'created') .
             self::describe($iprestriction ?? '', $validuntil ?? 0) . '; printed once on standard output';
+        if (($iprestriction ?? '') === '') {
+            $log .= "\nadvice: the token works from any address; --iprestriction=ADDRESS limits it to the host running maildrift";
+        }
+        if (($validuntil ?? 0) === 0) {
+            $log .= "\nadvice: the token never expires; --validuntil=YYYY-MM-DD sets an expiry";
+        }
         return $value;
     }
 
