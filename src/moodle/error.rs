@@ -104,9 +104,8 @@ pub enum MoodleError {
     TestMailAllowlistEmpty { env: String },
 
     #[error(
-        "{env}: the site refused the recipient (recipientnotallowed): {message}. Send to an \
-         address on the site's test mail allowlist, or have a Moodle administrator add the \
-         address or its domain (setting local_maildrift/testmailallowlist)"
+        "{env}: the recipient is not on the site's test mail allowlist (recipientnotallowed; \
+         setting local_maildrift/testmailallowlist): {message}"
     )]
     RecipientNotAllowed { env: String, message: String },
 
