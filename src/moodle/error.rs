@@ -98,7 +98,7 @@ pub enum MoodleError {
     #[error(
         "{env}: the site sends no test mail (allowlistempty): its test mail allowlist is empty. \
          A Moodle administrator must add the permitted addresses or domains under Site \
-         administration > Plugins > Local plugins > maildrift (setting \
+         administration > Plugins > Local plugins > maildrift outgoing mail audit (setting \
          local_maildrift/testmailallowlist)"
     )]
     TestMailAllowlistEmpty { env: String },
