@@ -40,6 +40,7 @@ $string['setupnoservice'] = 'The maildrift external service does not exist: the 
 $string['setupnotwebserviceaccount'] = 'The account {$a->username} exists and is not a web service account (its authentication method is {$a->auth}, not webservice). setup.php only manages accounts that use Web services authentication and has changed nothing. Choose another --username, or, if that account is really meant to be maildrift\'s service account, switch it to Web services authentication yourself and run setup.php again.';
 $string['testmailallowlist'] = 'Test mail allowlist';
 $string['testmailallowlist_desc'] = 'Addresses and domains that may receive a maildrift test message, one per line: <code>user@example.org</code> for one address, <code>example.org</code> for any address at that domain, <code>*.example.org</code> for any address at its subdomains. Lines starting with # are ignored. While the list is empty no test message can be sent.';
+$string['testmailallowlistinvalid'] = 'Neither an address nor a domain: {$a}';
 $string['testmailbody'] = 'This is a test message from the maildrift audit tool, sent through the outgoing mail settings of the Moodle site {$a->wwwroot} ({$a->site}).
 
 Token: {$a->token}
