@@ -83,6 +83,15 @@ pub async fn run(g: &Global, args: &InitArgs) -> crate::Result<u8> {
         ));
     }
 
+    if let Some(r) = &args.reference
+        && !plans.iter().any(|p| &p.env.name == r)
+    {
+        let names: Vec<&str> = plans.iter().map(|p| p.env.name.as_str()).collect();
+        return Err(crate::Error::Usage(format!(
+            "--reference {r}: not one of the environments ({})",
+            names.join(", ")
+        )));
+    }
     let mut targets = Vec::new();
     for p in &plans {
         match &p.snapshot {
@@ -224,7 +233,7 @@ pub async fn run(g: &Global, args: &InitArgs) -> crate::Result<u8> {
     if !proposal.undecided.is_empty() {
         text.push_str("\nLeft for the team to decide (marked in the baseline's comments):\n");
         for u in &proposal.undecided {
-            text.push_str(&format!("  - {u}\n"));
+            text.push_str(&format!("  - {}\n", crate::init::one_line(u)));
         }
     }
     let problems: Vec<String> = report
