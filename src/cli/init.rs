@@ -123,10 +123,17 @@ pub async fn run(g: &Global, args: &InitArgs) -> crate::Result<u8> {
         for e in &failed {
             eprintln!("maildrift: error: {e}");
         }
+        // The token advice above names config keys; before init there is no config yet.
+        let live = plans.iter().any(|p| p.snapshot.is_none());
         return Err(crate::Error::Usage(format!(
-            "init wrote nothing: {} of {} environments could not be read (see above)",
+            "init wrote nothing: {} of {} environments could not be read (see above){}",
             failed.len(),
-            collected.len()
+            collected.len(),
+            if live {
+                "; init reads tokens from MAILDRIFT_TOKEN_<ENV> or the OS keyring (on a terminal it offers to store one there)"
+            } else {
+                ""
+            }
         )));
     }
     // A snapshot-only environment takes its URL from the file.
