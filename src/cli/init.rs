@@ -431,6 +431,10 @@ fn write_new(path: &Path, text: &str, force: bool) -> crate::Result<()> {
     tmp.write_all(text.as_bytes()).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
     if force {
+        // A replaced file keeps its permissions (a baseline may be group-writable on purpose).
+        if let Ok(meta) = std::fs::metadata(path) {
+            std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(err)?;
+        }
         tmp.persist(path).map_err(|e| err(e.error))?;
     } else {
         tmp.persist_noclobber(path).map_err(|e| {
