@@ -23,6 +23,7 @@ const SUBCOMMANDS: &[&str] = &[
     "doctor",
     "report",
     "explain",
+    "init",
     "completions",
     "man",
 ];

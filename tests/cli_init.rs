@@ -402,10 +402,28 @@ fn init_never_replaces_an_existing_file_without_force() {
     assert!(out.stderr.contains("std/mail.toml"), "{}", out.both());
     assert!(!other.path().join("maildrift.toml").exists());
 
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir.path().join("maildrift.toml"),
+            std::fs::Permissions::from_mode(0o664),
+        )
+        .unwrap();
+    }
     let mut forced = args.to_vec();
     forced.push("--force");
     let out = run_in(dir.path(), &forced);
     assert_eq!(out.code, 0, "{}", out.both());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("maildrift.toml"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o664, "the replaced file keeps its mode");
+    }
     let text = std::fs::read_to_string(dir.path().join("maildrift.toml")).unwrap();
     assert!(text.contains("[environments.production]"), "{text}");
     // Replaced through a rename: no temporary files left next to it.

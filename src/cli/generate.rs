@@ -69,7 +69,9 @@ fn render_man(path: &[String]) -> crate::Result<String> {
         };
     }
     let mut out = Vec::new();
+    // Subcommand pages would name the subcommand as the source ("accept 0.1.0").
     clap_mangen::Man::new(page)
+        .source(format!("maildrift {}", env!("CARGO_PKG_VERSION")))
         .render(&mut out)
         .map_err(|source| crate::Error::Write {
             path: "<man page>".into(),
@@ -86,6 +88,10 @@ mod tests {
     fn subcommand_pages_are_titled_with_the_full_command() {
         let page = render_man(&["baseline".into(), "accept".into()]).unwrap();
         assert!(page.contains(".TH maildrift-baseline-accept 1"), "{page}");
+        assert!(
+            page.contains(&format!("\"maildrift {}\"", env!("CARGO_PKG_VERSION"))),
+            "{page}"
+        );
     }
 
     #[test]

@@ -83,6 +83,15 @@ pub async fn run(g: &Global, args: &InitArgs) -> crate::Result<u8> {
         ));
     }
 
+    if let Some(r) = &args.reference
+        && !plans.iter().any(|p| &p.env.name == r)
+    {
+        let names: Vec<&str> = plans.iter().map(|p| p.env.name.as_str()).collect();
+        return Err(crate::Error::Usage(format!(
+            "--reference {r}: not one of the environments ({})",
+            names.join(", ")
+        )));
+    }
     let mut targets = Vec::new();
     for p in &plans {
         match &p.snapshot {
@@ -114,10 +123,17 @@ pub async fn run(g: &Global, args: &InitArgs) -> crate::Result<u8> {
         for e in &failed {
             eprintln!("maildrift: error: {e}");
         }
+        // The token advice above names config keys; before init there is no config yet.
+        let live = plans.iter().any(|p| p.snapshot.is_none());
         return Err(crate::Error::Usage(format!(
-            "init wrote nothing: {} of {} environments could not be read (see above)",
+            "init wrote nothing: {} of {} environments could not be read (see above){}",
             failed.len(),
-            collected.len()
+            collected.len(),
+            if live {
+                "; init reads tokens from MAILDRIFT_TOKEN_<ENV> or the OS keyring (on a terminal it offers to store one there)"
+            } else {
+                ""
+            }
         )));
     }
     // A snapshot-only environment takes its URL from the file.
@@ -224,7 +240,7 @@ pub async fn run(g: &Global, args: &InitArgs) -> crate::Result<u8> {
     if !proposal.undecided.is_empty() {
         text.push_str("\nLeft for the team to decide (marked in the baseline's comments):\n");
         for u in &proposal.undecided {
-            text.push_str(&format!("  - {u}\n"));
+            text.push_str(&format!("  - {}\n", crate::init::one_line(u)));
         }
     }
     let problems: Vec<String> = report
@@ -415,6 +431,10 @@ fn write_new(path: &Path, text: &str, force: bool) -> crate::Result<()> {
     tmp.write_all(text.as_bytes()).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
     if force {
+        // A replaced file keeps its permissions (a baseline may be group-writable on purpose).
+        if let Ok(meta) = std::fs::metadata(path) {
+            std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(err)?;
+        }
         tmp.persist(path).map_err(|e| err(e.error))?;
     } else {
         tmp.persist_noclobber(path).map_err(|e| {

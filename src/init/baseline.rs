@@ -46,11 +46,12 @@ pub fn propose_baseline(
 
     writeln!(
         t,
-        "# Outgoing-mail standard for the Moodle sites {}, proposed by `maildrift init` on {today}\n\
-         # from what the sites and DNS said then. Review it line by line: keep what is the\n\
-         # standard, change what is not, then commit it. `maildrift check` holds every\n\
-         # environment to it from now on. The format is described in maildrift's\n\
-         # baselines/README.md; `maildrift explain CODE` explains a finding.\n\
+        "# Outgoing-mail standard for the Moodle sites: {}.\n\
+         # Proposed by `maildrift init` on {today} from what the sites and DNS said then.\n\
+         # Review it line by line: keep what is the standard, change what is not, then commit\n\
+         # it. `maildrift check` holds every environment to it from now on. The format is\n\
+         # described in maildrift's baselines/README.md; `maildrift explain CODE` explains a\n\
+         # finding.\n\
          schema = \"maildrift.baseline/1\"\n",
         names(sites)
     )

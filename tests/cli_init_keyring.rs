@@ -1,0 +1,79 @@
+//! `maildrift init` on a terminal with no token anywhere: it offers to store one in the OS
+//! keyring (checked against the site first), and the first `check` then needs no variable.
+//! Writes to a real Secret Service, so like tests/cli_login.rs it runs only with
+//! `MAILDRIFT_KEYRING_TESTS` set, inside `.ci/keyring-session.sh`:
+//!
+//! ```sh
+//! MAILDRIFT_KEYRING_TESTS=1 .ci/keyring-session.sh cargo test --test cli_init_keyring
+//! ```
+
+mod cli_common;
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use cli_common::{NOW, Out, TOKEN, bare_cmd, run_cmd};
+use support::fake_moodle::{FakeMoodle, FakeSite};
+
+#[test]
+fn init_on_a_terminal_stores_a_checked_token_in_the_keyring_and_writes_none() {
+    if std::env::var_os("MAILDRIFT_KEYRING_TESTS").is_none_or(|v| v.is_empty()) {
+        eprintln!("skipping: it writes to the session's Secret Service (see the file's docs)");
+        return;
+    }
+    // A unique name, so runs never see each other's keyring entries.
+    let env = format!("init-{}", std::process::id());
+    let fake = FakeMoodle::start(vec![FakeSite::production(&env, TOKEN)]);
+    let dir = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("maildrift");
+    let mut child = Command::new("script")
+        .args([
+            "-qec",
+            &format!(
+                "{} init --env {env}={} --no-dns",
+                bin.display(),
+                fake.url(&env)
+            ),
+            "/dev/null",
+        ])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("MAILDRIFT_NOW", NOW)
+        .env_remove("MAILDRIFT_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux script");
+    // The token (read without echo), then yes to writing the files.
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{TOKEN}\ny\n").as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let out = Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
+    assert_eq!(out.code, 0, "{}", out.both());
+    assert!(out.stdout.contains("Stored the token"), "{}", out.both());
+    for f in ["maildrift.toml", "baselines/mail-standard.toml"] {
+        let text = std::fs::read_to_string(dir.path().join(f)).unwrap();
+        assert!(!text.contains(TOKEN), "{f} holds the token");
+    }
+
+    // No variable, no token file: the keyring answers for the first check.
+    let check = run_cmd(bare_cmd(dir.path()).args(["check", "--no-dns", "--format", "json"]));
+    assert_eq!(
+        check.json()["environments"][0]["state"],
+        "ok",
+        "{}",
+        check.both()
+    );
+    let logout = run_cmd(bare_cmd(dir.path()).args(["logout", &env]));
+    assert_eq!(logout.code, 0, "{}", logout.both());
+}
