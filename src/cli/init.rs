@@ -407,48 +407,29 @@ fn resolver(dns: &DnsArgs) -> crate::Result<Resolver> {
     })?)
 }
 
-/// Writes `text` to `path` atomically, with the permissions the umask gives a new file.
-/// Without `force` an existing file is never replaced, not even one created meanwhile.
+/// Writes `text` to `path` through the shared safe writers (atomic, umask-respecting). Without
+/// `force` an existing file is never replaced, not even one created meanwhile.
 fn write_new(path: &Path, text: &str, force: bool) -> crate::Result<()> {
     let err = |source: std::io::Error| crate::Error::Write {
         path: path.to_path_buf(),
         source,
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(err)?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".maildrift-").suffix(".tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // open(2) applies the umask to this mode, as for any file the user creates.
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(err)?;
     }
-    let mut tmp = builder.tempfile_in(dir).map_err(err)?;
-    tmp.write_all(text.as_bytes()).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
     if force {
-        // A replaced file keeps its permissions (a baseline may be group-writable on purpose).
-        if let Ok(meta) = std::fs::metadata(path) {
-            std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(err)?;
-        }
-        tmp.persist(path).map_err(|e| err(e.error))?;
-    } else {
-        tmp.persist_noclobber(path).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                crate::Error::Usage(format!(
-                    "{} already exists; init never replaces a file unless given --force",
-                    path.display()
-                ))
-            } else {
-                err(e.error)
-            }
-        })?;
+        return crate::output::atomic_write(path, text.as_bytes()).map_err(err);
     }
-    Ok(())
+    crate::output::write_new(path, text.as_bytes()).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            crate::Error::Usage(format!(
+                "{} already exists; init never replaces a file unless given --force",
+                path.display()
+            ))
+        } else {
+            err(e)
+        }
+    })
 }
 
 fn prompt(question: &str) -> crate::Result<String> {
