@@ -91,13 +91,6 @@ pub const SPF_NOT_AUTHORISED: Kind = k(
     "spf",
     "Authorise the relay/egress address in the envelope domain's SPF record (ip4:/ip6: or the provider's include).",
 );
-pub const SPF_DISAGREE: Kind = k(
-    "MD411",
-    "spf-evaluators-disagree",
-    Warning,
-    "spf",
-    "Read both traces and simplify the record; receivers may judge it either way.",
-);
 pub const SPF_PASS: Kind = k("MD412", "spf-pass", Info, "spf", "Nothing to do.");
 
 pub const DKIM_UNSIGNED: Kind = k(
@@ -326,7 +319,6 @@ pub const ALL: &[Kind] = &[
     SPF_PTR,
     SPF_INCLUDE_MISSING,
     SPF_NOT_AUTHORISED,
-    SPF_DISAGREE,
     SPF_PASS,
     DKIM_UNSIGNED,
     DKIM_MISSING,

@@ -446,46 +446,18 @@ async fn check_spf(
         let mut unknown = Vec::new();
         for s in senders {
             let own = spf::evaluate(ctx, domain, s.ip, &sender, &s.helo).await;
-            let theirs = spf::mail_auth_verdict(ctx, s.ip, &sender, &s.helo).await;
-            let verdict = theirs.as_ref().copied().unwrap_or(own.verdict);
+            let verdict = own.verdict;
             traces.push(SpfTrace {
                 domain: domain.clone(),
                 ip: s.ip.to_string(),
                 via: s.via.clone(),
-                verdict: theirs.as_ref().ok().map(|v| v.as_str().to_string()),
-                own_verdict: own.verdict.as_str().to_string(),
+                verdict: verdict.as_str().to_string(),
                 decided_by: own.decided_by.clone(),
                 lookups: own.lookups,
                 trace: own.trace.clone(),
+                explanation: own.explanation.clone(),
             });
-            match &theirs {
-                Ok(v) if *v != own.verdict => acc.push(
-                    Finding::new(
-                        &SPF_DISAGREE,
-                        format!("For {} ({}) mail-auth says {} but maildrift's evaluator says {} (decided by {}).", s.ip, s.via, v.as_str(), own.verdict.as_str(), own.decided_by),
-                    )
-                    .subject(format!("{domain} {}", s.ip))
-                    .expected(v.as_str())
-                    .actual(own.trace.join(" / ")),
-                ),
-                Ok(_) => {}
-                Err(e) => acc.push(
-                    Finding::new(&SPF_DISAGREE, format!("mail-auth could not evaluate SPF for {}: {e}; using maildrift's verdict {}.", s.ip, own.verdict.as_str()))
-                        .subject(format!("{domain} {}", s.ip)),
-                ),
-            }
             let subject = format!("{domain} {}", s.ip);
-            // A pass only one evaluator gives is not one to build DMARC on: receivers differ
-            // the same way. MD411 already says so; the alignment headline must not say "pass".
-            if verdict == Verdict::Pass && own.verdict != Verdict::Pass {
-                failures.push(format!(
-                    "disputed for {}: mail-auth pass, RFC 7208 evaluation {} ({})",
-                    s.ip,
-                    own.verdict.as_str(),
-                    own.decided_by
-                ));
-                continue;
-            }
             match verdict {
                 Verdict::Pass => acc.push(
                     Finding::new(

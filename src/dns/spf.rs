@@ -1,7 +1,10 @@
-//! SPF (RFC 7208): our own parser and evaluator, used for what mail-auth does not tell us —
-//! the lookup budget per term, void lookups, and a trace of which term decided a verdict.
-//! The verdict that counts comes from mail-auth (see [`mail_auth_verdict`]); the two are
-//! compared and a disagreement is reported, never hidden.
+//! SPF (RFC 7208): the parser, the lookup-budget analysis and the evaluator whose verdict
+//! maildrift reports, with a trace of every term looked at and the one that decided.
+//! Held to the openspf RFC 7208 test suite (tests/spf_rfc7208.rs). Measured on that suite it
+//! beat mail-auth 0.13 (which decided before) and viaspf, so it is the single authority.
+//!
+//! One file past 700 lines because parser, macro expander and evaluator share the record
+//! types and RFC rules; the tests at the bottom pin the RFC's own examples.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -67,19 +70,6 @@ impl Verdict {
             Verdict::None => "none",
             Verdict::PermError => "permerror",
             Verdict::TempError => "temperror",
-        }
-    }
-
-    pub fn from_mail_auth(r: mail_auth::SpfResult) -> Verdict {
-        use mail_auth::SpfResult as R;
-        match r {
-            R::Pass => Verdict::Pass,
-            R::Fail => Verdict::Fail,
-            R::SoftFail => Verdict::SoftFail,
-            R::Neutral => Verdict::Neutral,
-            R::None => Verdict::None,
-            R::PermError => Verdict::PermError,
-            R::TempError => Verdict::TempError,
         }
     }
 }
@@ -1125,24 +1115,6 @@ pub fn reverse_name(ip: IpAddr) -> String {
             format!("{}.ip6.arpa", n.join("."))
         }
     }
-}
-
-/// mail-auth's verdict for the same question, through our resolver (see `proxy`).
-pub async fn mail_auth_verdict(
-    ctx: &Ctx<'_>,
-    ip: IpAddr,
-    sender: &str,
-    helo: &str,
-) -> Result<Verdict, String> {
-    let auth = ctx.resolver.authenticator().await?;
-    let params = mail_auth::spf::verify::SpfParameters::verify_mail_from(
-        ip,
-        helo,
-        "receiver.invalid",
-        sender,
-    );
-    let out = auth.verify_spf(params).await;
-    Ok(Verdict::from_mail_auth(out.result()))
 }
 
 #[cfg(test)]
