@@ -830,6 +830,16 @@ async fn find_dmarc(ctx: &Ctx<'_>, d: &str, acc: &mut CheckAcc) -> Result<Option
             [] => continue,
             [one] => match dmarc::parse(one) {
                 Ok(record) => {
+                    if let Some(why) = &record.p_fallback {
+                        acc.push(
+                            Finding::new(
+                                &DMARC_INVALID,
+                                format!("DMARC record {name} has no valid policy: {why}. Because its rua= is valid, receivers act as if it said p=none (RFC 7489 §6.6.3)."),
+                            )
+                            .subject(name.clone())
+                            .actual(one.clone()),
+                        );
+                    }
                     return Ok(Some(Found {
                         inherited: at != d,
                         at,
@@ -864,13 +874,12 @@ async fn find_dmarc(ctx: &Ctx<'_>, d: &str, acc: &mut CheckAcc) -> Result<Option
             }
         }
     }
-    acc.push(
-        Finding::new(
-            &DMARC_MISSING,
-            format!("Neither _dmarc.{d} nor _dmarc.{org} has a DMARC record."),
-        )
-        .subject(format!("_dmarc.{d}")),
-    );
+    let message = if org == d {
+        format!("_dmarc.{d} has no DMARC record ({d} is its own organisational domain).")
+    } else {
+        format!("Neither _dmarc.{d} nor _dmarc.{org} has a DMARC record.")
+    };
+    acc.push(Finding::new(&DMARC_MISSING, message).subject(format!("_dmarc.{d}")));
     Ok(None)
 }
 
@@ -923,10 +932,30 @@ async fn check_dmarc(
         let why_spf = via_spf.as_ref().err().cloned().unwrap_or_default();
         let why_dkim = via_dkim.as_ref().err().cloned().unwrap_or_default();
         let record_note = match &found {
-            Ok(Some(_)) => "",
-            Ok(None) => " (no usable DMARC record: receivers apply no DMARC policy)",
-            Err(_) => " (DMARC record could not be asked)",
+            Ok(Some(f)) => match &f.record.p_fallback {
+                Some(why) => format!(
+                    " (_dmarc.{} has no valid policy, {why}; its valid rua= makes receivers treat it as p=none, RFC 7489 §6.6.3)",
+                    f.at
+                ),
+                None => String::new(),
+            },
+            Ok(None) => String::new(),
+            Err(_) => " (DMARC record could not be asked)".into(),
         };
+        if matches!(found, Ok(None)) {
+            // No usable record: there is no DMARC verdict to pass or fail. Say what receivers
+            // judge instead, and how the mail fares on that.
+            let auth = match (via_spf.is_ok(), via_dkim.is_ok()) {
+                (true, true) => "aligned SPF and DKIM both pass".to_string(),
+                (true, false) => format!("aligned SPF passes; DKIM: {why_dkim}"),
+                (false, true) => format!("DKIM passes; SPF: {why_spf}"),
+                (false, false) => format!("neither passes (SPF: {why_spf}; DKIM: {why_dkim})"),
+            };
+            lines.push(format!(
+                "{d}: no DMARC policy (no usable DMARC record), so receivers judge the mail on SPF, DKIM and their own filters: {auth}"
+            ));
+            continue;
+        }
         let line = match (via_spf.is_ok(), via_dkim.is_ok()) {
             (true, true) => {
                 acc.push(
