@@ -300,6 +300,20 @@ pub const NO_SENDER_DOMAIN: Kind = k(
     "Set noreplyaddress to an address in a domain you control.",
 );
 pub const PTR_OK: Kind = k("MD710", "ptr-confirmed", Info, "relay", "Nothing to do.");
+pub const PTR_NOT_HOST_NAME: Kind = k(
+    "MD711",
+    "ptr-not-host-name",
+    Warning,
+    "relay",
+    "Make the relay's PTR name its host name (the name it gives in HELO), or name the relay after its PTR.",
+);
+pub const PTR_OTHER_PARTY: Kind = k(
+    "MD712",
+    "ptr-other-party",
+    Warning,
+    "relay",
+    "Send through a relay whose reverse DNS names your organisation (ask the address's owner for a PTR in your domain), or list the real egress in [dns].egress.",
+);
 pub const DNS_UNANSWERED: Kind = k(
     "MD790",
     "dns-could-not-ask",
@@ -351,5 +365,7 @@ pub const ALL: &[Kind] = &[
     PTR_MISMATCH,
     NO_SENDER_DOMAIN,
     PTR_OK,
+    PTR_NOT_HOST_NAME,
+    PTR_OTHER_PARTY,
     DNS_UNANSWERED,
 ];

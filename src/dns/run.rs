@@ -22,6 +22,9 @@ struct Sender {
     ip: IpAddr,
     via: String,
     helo: String,
+    /// The host name the address was found under (smtphosts or an egress host name); `None`
+    /// for an egress given as an address or range.
+    host: Option<String>,
 }
 
 /// Whether SPF will authenticate the envelope domain for every sending address.
@@ -61,7 +64,7 @@ pub async fn check_environment(
         );
     }
     let senders = sending_addresses(&ctx, &t, policy, &mut relay).await;
-    reverse_dns(&ctx, &senders, &mut relay).await;
+    reverse_dns(&ctx, &senders, &t, &mut relay).await;
 
     let mut spf_acc = CheckAcc::new("spf", env);
     let mut traces = Vec::new();
@@ -177,6 +180,7 @@ async fn sending_addresses(
                     ip,
                     via: format!("egress {e}"),
                     helo: default_helo.clone(),
+                    host: None,
                 },
             );
         } else if let Ok(net) = e.parse::<IpNet>() {
@@ -187,6 +191,7 @@ async fn sending_addresses(
                     ip: net.network(),
                     via: format!("egress {e} (first address)"),
                     helo: default_helo.clone(),
+                    host: None,
                 },
             );
         } else {
@@ -206,6 +211,7 @@ async fn sending_addresses(
                                 ip,
                                 via: format!("egress {e}"),
                                 helo: e.to_string(),
+                                host: Some(e.to_string()),
                             },
                         );
                     }
@@ -263,6 +269,7 @@ async fn sending_addresses(
                     ip,
                     via: format!("{label} {host}"),
                     helo: host.clone(),
+                    host: Some(host.clone()),
                 },
             );
         }
@@ -270,8 +277,9 @@ async fn sending_addresses(
     out
 }
 
-/// Forward-confirmed reverse DNS for every sending address.
-async fn reverse_dns(ctx: &Ctx<'_>, senders: &[Sender], acc: &mut CheckAcc) {
+/// Forward-confirmed reverse DNS for every sending address, and whether the PTR name is the
+/// relay's own host name and belongs to the organisation (receivers compare both).
+async fn reverse_dns(ctx: &Ctx<'_>, senders: &[Sender], t: &Targets, acc: &mut CheckAcc) {
     for s in senders {
         let rev = spf::reverse_name(s.ip);
         let ptr = ctx.query(&rev, RecordType::PTR).await;
@@ -318,17 +326,7 @@ async fn reverse_dns(ctx: &Ctx<'_>, senders: &[Sender], acc: &mut CheckAcc) {
             ));
         }
         match confirmed {
-            Some(n) => acc.push(
-                Finding::new(
-                    &PTR_OK,
-                    format!(
-                        "{} ({}) has PTR {n}, which resolves back to it.",
-                        s.ip, s.via
-                    ),
-                )
-                .subject(s.ip.to_string())
-                .actual(n),
-            ),
+            Some(n) => judge_ptr_name(s, &n, &names, t, acc),
             None if !seen.is_empty() => acc.push(
                 Finding::new(
                     &PTR_MISMATCH,
@@ -345,6 +343,77 @@ async fn reverse_dns(ctx: &Ctx<'_>, senders: &[Sender], acc: &mut CheckAcc) {
             ),
             None => {}
         }
+    }
+}
+
+/// A forward-confirmed PTR name: the relay's own host name and organisation, or a warning.
+fn judge_ptr_name(s: &Sender, n: &str, names: &[String], t: &Targets, acc: &mut CheckAcc) {
+    let same = |a: &str, b: &str| {
+        a.trim_end_matches('.')
+            .eq_ignore_ascii_case(b.trim_end_matches('.'))
+    };
+    // Whose names count as ours: the relay host's organisation and the sender domains'.
+    let mut ours: Vec<String> = s.host.iter().map(|h| dmarc::org_domain(h)).collect();
+    ours.extend(
+        t.envelope_domain
+            .iter()
+            .chain(&t.from_domains)
+            .map(|d| dmarc::org_domain(d)),
+    );
+    let owner = dmarc::org_domain(n);
+    let subject = s.ip.to_string();
+    if !ours.iter().any(|o| *o == owner) {
+        acc.push(
+            Finding::new(
+                &PTR_OTHER_PARTY,
+                format!(
+                    "{} ({}) has PTR {n}, which resolves back to it but belongs to {owner}, not to {}: receivers see mail from another party's host.",
+                    s.ip,
+                    s.via,
+                    ours.first().map(String::as_str).unwrap_or("the sender domain")
+                ),
+            )
+            .subject(subject)
+            .expected(ours.join(" or "))
+            .actual(n.to_string()),
+        );
+        return;
+    }
+    match &s.host {
+        Some(h) if !names.iter().any(|p| same(p, h)) => acc.push(
+            Finding::new(
+                &PTR_NOT_HOST_NAME,
+                format!(
+                    "{} ({}) has PTR {n}, which resolves back to it, but the relay's host name is {h}; receivers compare the PTR name with the name the relay gives in HELO.",
+                    s.ip, s.via
+                ),
+            )
+            .subject(subject)
+            .expected(h.clone())
+            .actual(names.join(", ")),
+        ),
+        Some(h) => acc.push(
+            Finding::new(
+                &PTR_OK,
+                format!(
+                    "{} ({}) has PTR {h}, which resolves back to it and is the relay's host name.",
+                    s.ip, s.via
+                ),
+            )
+            .subject(subject)
+            .actual(h.clone()),
+        ),
+        None => acc.push(
+            Finding::new(
+                &PTR_OK,
+                format!(
+                    "{} ({}) has PTR {n}, which resolves back to it (no host name to compare it with: the egress is given as an address).",
+                    s.ip, s.via
+                ),
+            )
+            .subject(subject)
+            .actual(n.to_string()),
+        ),
     }
 }
 
