@@ -294,10 +294,10 @@ fn check_domain_spec(d: &str) -> Result<(), String> {
         return Err("empty domain".into());
     }
     let has_macro = check_macros(d, MACRO_LETTERS)?;
-    if d.ends_with('}') {
+    let name = d.strip_suffix('.').unwrap_or(d);
+    if name.ends_with('}') {
         return Ok(());
     }
-    let name = d.strip_suffix('.').unwrap_or(d);
     let Some((head, top)) = name.rsplit_once('.') else {
         return Err(format!("`{d}` is not a domain name (one label)"));
     };
@@ -1173,6 +1173,41 @@ mod tests {
                 v6: 64
             }
         );
+    }
+
+    #[test]
+    fn domain_specs_and_cidr_lengths_follow_rfc7208_syntax() {
+        // CIDR lengths are only at the end; `:` and `/` inside the name belong to it.
+        let r = parse("v=spf1 a:foo:bar/baz.example.com/24//64").unwrap();
+        assert_eq!(
+            r.directives[0].mechanism,
+            Mechanism::A {
+                domain: Some("foo:bar/baz.example.com".into()),
+                v4: 24,
+                v6: 64
+            }
+        );
+        for bad in [
+            "v=spf1 a:example.com:8080",
+            "v=spf1 a:111.222.33.44",
+            "v=spf1 a:example.-com",
+            "v=spf1 include:ip5.example.com/24",
+            "v=spf1 a/032",
+            "v=spf1 ip4:192.0.2.0/032",
+            "v=spf1 exp=%{r}.example.com",
+            "v=spf1 ip4:192.0.2.1\t-all",
+            "v=spf1 a:caf\u{e9}.example",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        // Unknown modifiers are ignored (their value need not be a domain); macros may end
+        // the domain-spec, with or without a trailing dot.
+        assert!(parse("v=spf1 moo.cow-far_out=man:dog/cat ip4:1.2.3.4 -all").is_ok());
+        assert!(parse("v=spf1 default=pass").unwrap().directives.is_empty());
+        assert!(parse("v=spf1 include:%{d}. redirect=_spf.%{d2}").is_ok());
+        // Only SP separates terms, and the record must start exactly with v=spf1.
+        assert!(!is_spf(" v=spf1 -all"));
+        assert!(parse("v=spf1  ip4:192.0.2.1   -all").is_ok());
     }
 
     #[test]
