@@ -362,7 +362,7 @@ fn judge_ptr_name(s: &Sender, n: &str, names: &[String], t: &Targets, acc: &mut 
     );
     let owner = dmarc::org_domain(n);
     let subject = s.ip.to_string();
-    if !ours.iter().any(|o| *o == owner) {
+    if !ours.contains(&owner) {
         acc.push(
             Finding::new(
                 &PTR_OTHER_PARTY,
