@@ -96,6 +96,32 @@ fn sender_local_part_reaches_the_l_macro() {
 }
 
 #[test]
+fn include_of_a_name_that_cannot_exist_is_permerror_but_a_normal_one_is_looked_up() {
+    let (_rt, server) = serve();
+    let long = format!("{}@badinclude.campus.ac.uk", "x".repeat(64));
+    spf(
+        &server,
+        &["192.0.2.25", "badinclude.campus.ac.uk", "--sender", &long],
+    )
+    .code(2)
+    .stdout(predicate::str::starts_with("SPF permerror"));
+    // A short local part gives a name that merely does not exist: also permerror (no SPF
+    // record at the include target, RFC 7208 §5.2), decided at the lookup.
+    spf(
+        &server,
+        &[
+            "192.0.2.25",
+            "badinclude.campus.ac.uk",
+            "--sender",
+            "x@badinclude.campus.ac.uk",
+        ],
+    )
+    .code(2)
+    .stdout(predicate::str::starts_with("SPF permerror"))
+    .stdout(predicate::str::contains("x.campus.ac.uk: no SPF record"));
+}
+
+#[test]
 fn ipv4_mapped_ipv6_client_is_judged_as_its_ipv4_address() {
     let (_rt, server) = serve();
     spf(&server, &["::ffff:192.0.2.25", "campus.ac.uk"])

@@ -976,6 +976,11 @@ impl Eval<'_, '_> {
             None => domain.to_string(),
             Some(spec) => match self.target(spec).await {
                 Ok(Some(t)) => t,
+                // RFC 7208 §5.2: an include whose check_host() gives none (a malformed name,
+                // §4.3) is a permerror; other mechanisms simply do not match.
+                Ok(None) if matches!(d.mechanism, Mechanism::Include(_)) => {
+                    return Step::Stop(Verdict::PermError);
+                }
                 Ok(None) => return Step::NoMatch,
                 Err(v) => return Step::Stop(v),
             },
