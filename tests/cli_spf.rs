@@ -130,6 +130,30 @@ fn ipv4_mapped_ipv6_client_is_judged_as_its_ipv4_address() {
 }
 
 #[test]
+fn zone_file_offline_answers_without_any_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zone = zone_path("campus.ac.uk.zone");
+    Command::cargo_bin("maildrift")
+        .expect("binary")
+        .current_dir(dir.path())
+        .args(["spf", "192.0.2.25", "campus.ac.uk", "--offline", "--zone"])
+        .arg(&zone)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "decided by: campus.ac.uk: +ip4:192.0.2.0/27",
+        ));
+    Command::cargo_bin("maildrift")
+        .expect("binary")
+        .current_dir(dir.path())
+        .args(["spf", "192.0.2.25", "campus.ac.uk", "--offline"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("give at least one --zone FILE"))
+        .stderr(predicate::str::contains("--no-dns").not());
+}
+
+#[test]
 fn not_an_address_is_a_usage_error_naming_it() {
     let (_rt, server) = serve();
     spf(&server, &["relay.campus.ac.uk", "campus.ac.uk"])

@@ -100,7 +100,7 @@ pub fn resolver(
     let offline = offline || config.dns.offline;
     if offline && zones.is_empty() {
         return Err(crate::Error::Usage(
-            "--offline answers DNS only from zone files: give at least one --zone FILE (or use --no-dns)".into(),
+            "--offline answers DNS only from zone files: give at least one --zone FILE".into(),
         ));
     }
     let mut options = ResolverOptions {
