@@ -190,11 +190,59 @@ async fn domain_without_any_dmarc_record_is_missing() {
         DnsPolicy::default(),
     )
     .await;
-    assert!(codes(&out, "dmarc").contains(&"MD601".to_string()));
+    let c = codes(&out, "dmarc");
+    assert!(c.contains(&"MD601".to_string()), "{c:?}");
+    // No record, no DMARC verdict: neither "pass" nor "will fail" (MD611/MD610).
     assert!(
-        out.evidence.headline.contains("no usable DMARC record"),
+        !c.contains(&"MD611".to_string()) && !c.contains(&"MD610".to_string()),
+        "{c:?}"
+    );
+    let h = &out.evidence.headline;
+    assert!(
+        h.starts_with("unauth.example: no DMARC policy (no usable DMARC record), so receivers judge the mail on SPF, DKIM and their own filters"),
+        "{h}"
+    );
+    assert!(
+        !h.contains("DMARC pass") && !h.contains("DMARC FAIL"),
+        "{h}"
+    );
+    // The organisational domain is the domain itself: the name is said once.
+    let missing = out.findings.iter().find(|f| f.code == "MD601").unwrap();
+    assert_eq!(
+        missing.message,
+        "_dmarc.unauth.example has no DMARC record (unauth.example is its own organisational domain)."
+    );
+}
+
+#[tokio::test]
+async fn invalid_policy_with_a_valid_rua_counts_as_p_none_and_the_headline_says_so() {
+    let out = run(
+        &[
+            ("noreplyaddress", "noreply@badprua.campus.ac.uk"),
+            ("smtphosts", "relay.campus.ac.uk"),
+        ],
+        &[],
+        DnsPolicy::default(),
+    )
+    .await;
+    let h = &out.evidence.headline;
+    assert!(
+        h.starts_with("badprua.campus.ac.uk: DMARC pass via SPF only"),
+        "{h}"
+    );
+    assert!(
+        h.contains("its valid rua= makes receivers treat it as p=none, RFC 7489 §6.6.3"),
+        "{h}"
+    );
+    let bad = out
+        .findings
+        .iter()
+        .find(|f| f.code == "MD603")
+        .expect("MD603");
+    assert!(
+        bad.message.contains("p=maybe") && bad.message.contains("act as if it said p=none"),
         "{}",
-        out.evidence.headline
+        bad.message
     );
 }
 

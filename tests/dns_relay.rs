@@ -38,6 +38,62 @@ async fn relay_whose_ptr_resolves_back_is_confirmed() {
 }
 
 #[tokio::test]
+async fn confirmed_ptr_that_is_not_the_relays_host_name_is_a_warning_not_a_pass() {
+    let out = run(
+        &[
+            ("noreplyaddress", "noreply@campus.ac.uk"),
+            ("smtphosts", "alias.campus.ac.uk"),
+        ],
+        DnsPolicy::default(),
+    )
+    .await;
+    assert!(!has(&out, "MD710"), "{:#?}", out.findings);
+    let w = out
+        .findings
+        .iter()
+        .find(|f| f.code == "MD711")
+        .expect("MD711");
+    assert_eq!(w.expected.as_deref(), Some("alias.campus.ac.uk"));
+    assert_eq!(w.actual.as_deref(), Some("relay.campus.ac.uk"));
+    assert!(
+        w.message.contains("receivers compare the PTR name"),
+        "{}",
+        w.message
+    );
+    let relay = out.checks.iter().find(|c| c.check == "relay").unwrap();
+    assert_eq!(relay.state, CheckState::Failed);
+}
+
+#[tokio::test]
+async fn confirmed_ptr_of_another_organisation_is_a_warning_not_a_pass() {
+    let out = run(
+        &[
+            ("noreplyaddress", "noreply@campus.ac.uk"),
+            ("smtphosts", "shared.campus.ac.uk"),
+        ],
+        DnsPolicy::default(),
+    )
+    .await;
+    assert!(
+        !has(&out, "MD710") && !has(&out, "MD711"),
+        "{:#?}",
+        out.findings
+    );
+    let w = out
+        .findings
+        .iter()
+        .find(|f| f.code == "MD712")
+        .expect("MD712");
+    assert_eq!(w.actual.as_deref(), Some("host-28.vendor.example"));
+    assert!(
+        w.message
+            .contains("belongs to vendor.example, not to campus.ac.uk"),
+        "{}",
+        w.message
+    );
+}
+
+#[tokio::test]
 async fn relay_whose_ptr_name_points_elsewhere_is_a_mismatch() {
     let out = run(
         &[

@@ -10,21 +10,17 @@ use maildrift::dns::spf::{self, Verdict};
 use maildrift::dns::{Ctx, DnsPolicy, check_environment};
 use maildrift::report::model::CheckState;
 
-async fn verdicts(domain: &str, ip: &str, sender: &str, helo: &str) -> (spf::Evaluation, Verdict) {
+async fn evaluation(domain: &str, ip: &str, sender: &str, helo: &str) -> spf::Evaluation {
     let server = start_files(ALL_ZONES, Faults::default()).await;
     let resolver = resolver_for(server.addr);
     let ctx = Ctx::new(&resolver);
     let ip: IpAddr = ip.parse().unwrap();
-    let own = spf::evaluate(&ctx, domain, ip, sender, helo).await;
-    let theirs = spf::mail_auth_verdict(&ctx, ip, sender, helo)
-        .await
-        .expect("mail-auth runs");
-    (own, theirs)
+    spf::evaluate(&ctx, domain, ip, sender, helo).await
 }
 
 #[tokio::test]
 async fn relay_inside_the_org_range_passes_and_the_trace_names_the_term() {
-    let (own, theirs) = verdicts(
+    let own = evaluation(
         "campus.ac.uk",
         "192.0.2.25",
         "noreply@campus.ac.uk",
@@ -32,7 +28,6 @@ async fn relay_inside_the_org_range_passes_and_the_trace_names_the_term() {
     )
     .await;
     assert_eq!(own.verdict, Verdict::Pass);
-    assert_eq!(theirs, Verdict::Pass);
     assert_eq!(own.decided_by, "campus.ac.uk: +ip4:192.0.2.0/27");
     assert!(
         own.trace
@@ -45,27 +40,27 @@ async fn relay_inside_the_org_range_passes_and_the_trace_names_the_term() {
 
 #[tokio::test]
 async fn include_that_passes_decides_inside_the_include() {
-    let (own, theirs) = verdicts(
+    let own = evaluation(
         "campus.ac.uk",
         "198.51.100.20",
         "noreply@campus.ac.uk",
         "x.campus.ac.uk",
     )
     .await;
-    assert_eq!((own.verdict, theirs), (Verdict::Pass, Verdict::Pass));
+    assert_eq!(own.verdict, Verdict::Pass);
     assert_eq!(own.decided_by, "_spf.campus.ac.uk: +ip4:198.51.100.16/28");
 }
 
 #[tokio::test]
 async fn softfailing_include_does_not_match_so_the_outer_dash_all_decides() {
-    let (own, theirs) = verdicts(
+    let own = evaluation(
         "campus.ac.uk",
         "203.0.113.5",
         "noreply@campus.ac.uk",
         "x.campus.ac.uk",
     )
     .await;
-    assert_eq!((own.verdict, theirs), (Verdict::Fail, Verdict::Fail));
+    assert_eq!(own.verdict, Verdict::Fail);
     assert_eq!(own.decided_by, "campus.ac.uk: -all");
     assert!(
         own.trace
@@ -78,99 +73,95 @@ async fn softfailing_include_does_not_match_so_the_outer_dash_all_decides() {
 
 #[tokio::test]
 async fn redirect_hands_the_decision_to_the_target_record() {
-    let (own, theirs) = verdicts(
+    let own = evaluation(
         "redir.campus.ac.uk",
         "203.0.113.5",
         "noreply@redir.campus.ac.uk",
         "x.campus.ac.uk",
     )
     .await;
-    assert_eq!((own.verdict, theirs), (Verdict::Fail, Verdict::Fail));
+    assert_eq!(own.verdict, Verdict::Fail);
     assert_eq!(own.decided_by, "campus.ac.uk: -all");
-    let (own, theirs) = verdicts(
+    let own = evaluation(
         "redir.campus.ac.uk",
         "192.0.2.3",
         "noreply@redir.campus.ac.uk",
         "x.campus.ac.uk",
     )
     .await;
-    assert_eq!((own.verdict, theirs), (Verdict::Pass, Verdict::Pass));
+    assert_eq!(own.verdict, Verdict::Pass);
 }
 
 #[tokio::test]
 async fn macros_i_d_l_o_h_expand_into_the_names_asked() {
     // %{i}._ip.%{d}
-    let (own, theirs) = verdicts(
+    let own = evaluation(
         "macro.campus.ac.uk",
         "192.0.2.77",
         "x@macro.campus.ac.uk",
         "y.example",
     )
     .await;
-    assert_eq!((own.verdict, theirs), (Verdict::Pass, Verdict::Pass));
+    assert_eq!(own.verdict, Verdict::Pass);
     // %{l}._lp.%{o}
-    let (own, theirs) = verdicts(
+    let own = evaluation(
         "macro.campus.ac.uk",
         "192.0.2.78",
         "bounce@macro.campus.ac.uk",
         "y.example",
     )
     .await;
-    assert_eq!((own.verdict, theirs), (Verdict::Pass, Verdict::Pass));
+    assert_eq!(own.verdict, Verdict::Pass);
     // %{h}._helo
-    let (own, theirs) = verdicts(
+    let own = evaluation(
         "macro.campus.ac.uk",
         "192.0.2.78",
         "x@macro.campus.ac.uk",
         "relay.campus.ac.uk",
     )
     .await;
-    assert_eq!((own.verdict, theirs), (Verdict::Pass, Verdict::Pass));
+    assert_eq!(own.verdict, Verdict::Pass);
     // Nothing matches: three exists: terms came back empty, which RFC 7208 §4.6.4 makes a
-    // permerror. mail-auth 0.13.3 has no void-lookup limit and falls through to -all.
-    let (own, theirs) = verdicts(
+    // permerror.
+    let own = evaluation(
         "macro.campus.ac.uk",
         "192.0.2.78",
         "x@macro.campus.ac.uk",
         "y.example",
     )
     .await;
-    assert_eq!((own.verdict, theirs), (Verdict::PermError, Verdict::Fail));
+    assert_eq!(own.verdict, Verdict::PermError);
 }
 
 #[tokio::test]
 async fn more_than_ten_lookups_is_permerror() {
-    let (own, theirs) = verdicts(
+    let own = evaluation(
         "toomany.campus.ac.uk",
         "203.0.113.5",
         "a@toomany.campus.ac.uk",
         "x.example",
     )
     .await;
-    assert_eq!(
-        (own.verdict, theirs),
-        (Verdict::PermError, Verdict::PermError)
-    );
+    assert_eq!(own.verdict, Verdict::PermError);
     assert_eq!(own.lookups, 11);
 }
 
 #[tokio::test]
-async fn third_void_lookup_is_permerror_though_mail_auth_does_not_count_them() {
-    let (own, theirs) = verdicts(
+async fn third_void_lookup_is_permerror() {
+    let own = evaluation(
         "void.campus.ac.uk",
         "192.0.2.10",
         "a@void.campus.ac.uk",
         "x.example",
     )
     .await;
-    // mail-auth 0.13.3 implements no void-lookup limit (RFC 7208 §4.6.4), so it reaches ip4:
-    // and passes; ours stops at the third empty answer. check_environment reports MD411.
-    assert_eq!((own.verdict, theirs), (Verdict::PermError, Verdict::Pass));
+    // RFC 7208 §4.6.4: evaluation stops at the third empty answer, before ip4: is reached.
+    assert_eq!(own.verdict, Verdict::PermError);
     assert_eq!(own.voids, 3);
 }
 
 #[tokio::test]
-async fn evaluator_disagreement_is_reported_not_hidden() {
+async fn void_lookup_permerror_is_the_reported_verdict() {
     let server = start_files(ALL_ZONES, Faults::default()).await;
     let resolver = resolver_for(server.addr);
     let snap = snapshot(
@@ -186,26 +177,26 @@ async fn evaluator_disagreement_is_reported_not_hidden() {
     let d = out
         .findings
         .iter()
-        .find(|f| f.code == "MD411")
-        .expect("MD411");
+        .find(|f| f.code == "MD410")
+        .expect("MD410");
     assert!(
-        d.message
-            .contains("mail-auth says pass but maildrift's evaluator says permerror"),
+        d.message.starts_with("SPF permerror for 192.0.2.10"),
         "{}",
         d.message
     );
+    assert!(!out.findings.iter().any(|f| f.code == "MD412"));
 }
 
 #[tokio::test]
 async fn spf_reached_through_a_cname_is_followed() {
-    let (own, theirs) = verdicts(
+    let own = evaluation(
         "cname.campus.ac.uk",
         "203.0.113.9",
         "a@cname.campus.ac.uk",
         "x.example",
     )
     .await;
-    assert_eq!((own.verdict, theirs), (Verdict::Pass, Verdict::Pass));
+    assert_eq!(own.verdict, Verdict::Pass);
 }
 
 async fn findings_for(domain: &str, policy: DnsPolicy) -> Vec<maildrift::findings::Finding> {
@@ -256,16 +247,15 @@ async fn void_lookups_over_two_are_reported_with_their_names() {
 }
 
 #[tokio::test]
-async fn two_spf_records_are_reported_and_the_evaluators_disagreement_is_visible() {
+async fn two_spf_records_are_reported_and_are_permerror_not_pass() {
     let f = findings_for("two.campus.ac.uk", DnsPolicy::default()).await;
     let c = codes(&f);
     assert!(c.contains(&"MD402"), "{c:?}");
-    // mail-auth 0.13.3 uses the first record that parses and says pass; RFC 7208 §4.5 says
-    // permerror. The disagreement is a finding and the pass is not counted for DMARC.
-    let d = f.iter().find(|f| f.code == "MD411").expect("MD411");
+    // RFC 7208 §4.5: several records are a permerror (mail-auth 0.13.3 used the first one
+    // that parsed and said pass; it no longer decides).
+    let d = f.iter().find(|f| f.code == "MD410").expect("MD410");
     assert!(
-        d.message
-            .contains("mail-auth says pass but maildrift's evaluator says permerror"),
+        d.message.starts_with("SPF permerror for 192.0.2.25"),
         "{}",
         d.message
     );
@@ -273,7 +263,7 @@ async fn two_spf_records_are_reported_and_the_evaluators_disagreement_is_visible
 }
 
 #[tokio::test]
-async fn disputed_pass_does_not_carry_dmarc() {
+async fn permerror_does_not_carry_dmarc() {
     let server = start_files(ALL_ZONES, Faults::default()).await;
     let resolver = resolver_for(server.addr);
     let snap = snapshot(
@@ -286,9 +276,10 @@ async fn disputed_pass_does_not_carry_dmarc() {
     );
     let out = check_environment(&snap, &DnsPolicy::default(), &resolver).await;
     assert!(
-        out.evidence.headline.contains(
-            "DMARC FAIL (SPF: disputed for 192.0.2.25: mail-auth pass, RFC 7208 evaluation permerror"
-        ),
+        out.evidence
+            .headline
+            // two.campus.ac.uk also has two DMARC records: no DMARC policy applies.
+            .contains("neither passes (SPF: permerror for 192.0.2.25"),
         "{}",
         out.evidence.headline
     );
@@ -339,10 +330,7 @@ async fn relay_verdict_pass_is_recorded_with_its_trace() {
     );
     let out = check_environment(&snap, &DnsPolicy::default(), &resolver).await;
     let t = &out.evidence.spf_traces[0];
-    assert_eq!(
-        (t.ip.as_str(), t.verdict.as_deref(), t.own_verdict.as_str()),
-        ("192.0.2.25", Some("pass"), "pass")
-    );
+    assert_eq!((t.ip.as_str(), t.verdict.as_str()), ("192.0.2.25", "pass"));
     let spf_run = out.checks.iter().find(|c| c.check == "spf").unwrap();
     assert_eq!(spf_run.state, CheckState::Passed, "{:#?}", out.findings);
 }

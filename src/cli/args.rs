@@ -89,6 +89,9 @@ pub enum Command {
     Completions(super::generate::CompletionsArgs),
     /// Write the man page (roff) of maildrift or of one of its commands to stdout
     Man(super::generate::ManArgs),
+    /// Evaluate SPF (RFC 7208) for an address and domain; print the verdict and the trace.
+    /// Exit 0 for pass, 2 for any other verdict, 1 when DNS could not be asked (temperror)
+    Spf(SpfArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -290,6 +293,31 @@ pub struct DoctorArgs {
     #[arg(value_name = "ENV")]
     pub environments: Vec<String>,
     /// Only say where tokens come from; contact no site
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SpfArgs {
+    /// The sending (client) address, IPv4 or IPv6
+    #[arg(value_name = "IP")]
+    pub ip: String,
+    /// The domain whose SPF record is evaluated (the MAIL FROM domain)
+    #[arg(value_name = "DOMAIN")]
+    pub domain: String,
+    /// The HELO/EHLO name the client gives (for %{h} macros) [default: DOMAIN]
+    #[arg(long, value_name = "NAME")]
+    pub helo: Option<String>,
+    /// The envelope sender (for %{s} and %{l} macros) [default: postmaster@DOMAIN]
+    #[arg(long, value_name = "LOCALPART@DOMAIN")]
+    pub sender: Option<String>,
+    /// Ask this DNS server instead of the system resolver
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub dns_server: Option<String>,
+    /// Answer from this zone file first, live DNS for the rest (repeatable)
+    #[arg(long = "zone", value_name = "FILE")]
+    pub zones: Vec<PathBuf>,
+    /// Answer DNS only from --zone files; ask no server
     #[arg(long)]
     pub offline: bool,
 }

@@ -19,30 +19,12 @@ pub async fn run(
     collected: &[Collected],
     jobs: usize,
 ) -> crate::Result<External> {
-    let server = match &args.dns_server {
-        Some(s) => Some(
-            parse_dns_server(s).map_err(|e| crate::Error::Usage(format!("--dns-server: {e}")))?,
-        ),
-        None => config.dns.server,
-    };
-    let mut zones = config.dns.zones.clone();
-    zones.extend(args.zones.iter().cloned());
-    let offline = args.offline || config.dns.offline;
-    if offline && zones.is_empty() {
-        return Err(crate::Error::Usage(
-            "--offline answers DNS only from zone files: give at least one --zone FILE (or use --no-dns)".into(),
-        ));
-    }
-    let mut options = ResolverOptions {
-        server,
-        zones,
-        offline,
-        ..ResolverOptions::default()
-    };
-    if let Some(t) = config.dns.timeout {
-        options.timeout = t;
-    }
-    let resolver = Resolver::new(options)?;
+    let resolver = resolver(
+        config,
+        args.dns_server.as_deref(),
+        &args.zones,
+        args.offline,
+    )?;
 
     let base = match baseline.and_then(|b| b.dns.as_ref()) {
         Some(table) => policy(table, baseline, "[dns]")?,
@@ -97,6 +79,40 @@ pub async fn run(
         external.dns.push(o.evidence);
     }
     Ok(external)
+}
+
+/// The run's one resolver from the command line's DNS options and the config's `[dns]`
+/// (`check` and `spf` share it).
+pub fn resolver(
+    config: &Config,
+    dns_server: Option<&str>,
+    extra_zones: &[std::path::PathBuf],
+    offline: bool,
+) -> crate::Result<Resolver> {
+    let server = match dns_server {
+        Some(s) => Some(
+            parse_dns_server(s).map_err(|e| crate::Error::Usage(format!("--dns-server: {e}")))?,
+        ),
+        None => config.dns.server,
+    };
+    let mut zones = config.dns.zones.clone();
+    zones.extend(extra_zones.iter().cloned());
+    let offline = offline || config.dns.offline;
+    if offline && zones.is_empty() {
+        return Err(crate::Error::Usage(
+            "--offline answers DNS only from zone files: give at least one --zone FILE".into(),
+        ));
+    }
+    let mut options = ResolverOptions {
+        server,
+        zones,
+        offline,
+        ..ResolverOptions::default()
+    };
+    if let Some(t) = config.dns.timeout {
+        options.timeout = t;
+    }
+    Ok(Resolver::new(options)?)
 }
 
 /// Reads a `[dns]` table of the baseline; errors name the baseline file and the table.

@@ -15,6 +15,7 @@ mod output;
 mod pull;
 mod report;
 mod snapshot;
+mod spf;
 mod testmail;
 
 use std::process::ExitCode;
@@ -70,6 +71,7 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
         Command::Doctor(a) => auth::doctor(g, a).await,
         Command::Report(args::ReportCommand::Merge(a)) => report::merge(g, a),
         Command::Explain(a) => explain::run(a),
+        Command::Spf(a) => spf::run(g, a).await,
         Command::Health(a) => health::run(g, a).await,
         Command::Testmail(a) => testmail::run(g, a).await,
         Command::Init(a) => init::run(g, a).await,

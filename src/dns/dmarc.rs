@@ -20,6 +20,9 @@ pub struct Record {
     pub aspf: Alignment,
     pub rua: Vec<String>,
     pub ruf: Vec<String>,
+    /// Why `p=` is missing or invalid when a valid `rua=` makes receivers act as if `p=none`
+    /// (RFC 7489 §6.6.3); `p` is then `none`.
+    pub p_fallback: Option<String>,
 }
 
 /// True for TXT strings that are DMARC records.
@@ -46,8 +49,9 @@ pub fn parse(txt: &str) -> Result<Record, String> {
         aspf: Alignment::Relaxed,
         rua: Vec::new(),
         ruf: Vec::new(),
+        p_fallback: None,
     };
-    let mut saw_p = false;
+    let mut p_problem = Some("no p= tag".to_string());
     for tag in tags {
         let (name, value) = tag
             .split_once('=')
@@ -59,11 +63,15 @@ pub fn parse(txt: &str) -> Result<Record, String> {
             _ => Err(format!("{name}={v} (expected r or s)")),
         };
         match name.trim().to_ascii_lowercase().as_str() {
-            "p" => {
-                rec.p = DmarcPolicy::parse(value)
-                    .ok_or(format!("p={value} (expected none, quarantine or reject)"))?;
-                saw_p = true;
-            }
+            "p" => match DmarcPolicy::parse(value) {
+                Some(p) => {
+                    rec.p = p;
+                    p_problem = None;
+                }
+                None => {
+                    p_problem = Some(format!("p={value} (expected none, quarantine or reject)"))
+                }
+            },
             "sp" => rec.sp = Some(DmarcPolicy::parse(value).ok_or(format!("sp={value}"))?),
             "pct" => {
                 rec.pct = value
@@ -92,8 +100,14 @@ pub fn parse(txt: &str) -> Result<Record, String> {
             _ => {}
         }
     }
-    if !saw_p {
-        return Err("no p= tag".into());
+    if let Some(problem) = p_problem {
+        // RFC 7489 §6.6.3: without a valid p=, a record with a valid rua= counts as p=none;
+        // without either, receivers apply no DMARC processing at all.
+        if !rec.rua.iter().any(|u| report_domain(u).is_ok()) {
+            return Err(problem);
+        }
+        rec.p = DmarcPolicy::None;
+        rec.p_fallback = Some(problem);
     }
     Ok(rec)
 }
@@ -155,7 +169,18 @@ mod tests {
         assert!(parse("p=none; v=DMARC1").is_err());
         assert!(!is_dmarc("v=DMARC€; p=none"));
         assert!(report_domain("mailto€x").is_err());
-        assert!(parse("v=DMARC1; rua=mailto:a@example.org").is_err());
+        assert!(parse("v=DMARC1; p=maybe").is_err());
+        assert!(parse("v=DMARC1; p=maybe; rua=report@example.org").is_err());
+        // RFC 7489 §6.6.3: a valid rua= makes a record without a valid p= count as p=none.
+        let r = parse("v=DMARC1; p=maybe; rua=mailto:a@example.org").unwrap();
+        assert_eq!(r.p, DmarcPolicy::None);
+        assert!(r.p_fallback.as_deref().unwrap().contains("p=maybe"));
+        assert!(
+            parse("v=DMARC1; rua=mailto:a@example.org")
+                .unwrap()
+                .p_fallback
+                .is_some()
+        );
         let r =
             parse("v=DMARC1; p=quarantine; pct=50; aspf=s; rua=mailto:d@example.org!10m").unwrap();
         assert_eq!(r.pct, 50);

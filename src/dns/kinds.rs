@@ -91,13 +91,6 @@ pub const SPF_NOT_AUTHORISED: Kind = k(
     "spf",
     "Authorise the relay/egress address in the envelope domain's SPF record (ip4:/ip6: or the provider's include).",
 );
-pub const SPF_DISAGREE: Kind = k(
-    "MD411",
-    "spf-evaluators-disagree",
-    Warning,
-    "spf",
-    "Read both traces and simplify the record; receivers may judge it either way.",
-);
 pub const SPF_PASS: Kind = k("MD412", "spf-pass", Info, "spf", "Nothing to do.");
 
 pub const DKIM_UNSIGNED: Kind = k(
@@ -307,6 +300,20 @@ pub const NO_SENDER_DOMAIN: Kind = k(
     "Set noreplyaddress to an address in a domain you control.",
 );
 pub const PTR_OK: Kind = k("MD710", "ptr-confirmed", Info, "relay", "Nothing to do.");
+pub const PTR_NOT_HOST_NAME: Kind = k(
+    "MD711",
+    "ptr-not-host-name",
+    Warning,
+    "relay",
+    "Make the relay's PTR name its host name (the name it gives in HELO), or name the relay after its PTR.",
+);
+pub const PTR_OTHER_PARTY: Kind = k(
+    "MD712",
+    "ptr-other-party",
+    Warning,
+    "relay",
+    "Send through a relay whose reverse DNS names your organisation (ask the address's owner for a PTR in your domain), or list the real egress in [dns].egress.",
+);
 pub const DNS_UNANSWERED: Kind = k(
     "MD790",
     "dns-could-not-ask",
@@ -326,7 +333,6 @@ pub const ALL: &[Kind] = &[
     SPF_PTR,
     SPF_INCLUDE_MISSING,
     SPF_NOT_AUTHORISED,
-    SPF_DISAGREE,
     SPF_PASS,
     DKIM_UNSIGNED,
     DKIM_MISSING,
@@ -359,5 +365,7 @@ pub const ALL: &[Kind] = &[
     PTR_MISMATCH,
     NO_SENDER_DOMAIN,
     PTR_OK,
+    PTR_NOT_HOST_NAME,
+    PTR_OTHER_PARTY,
     DNS_UNANSWERED,
 ];

@@ -9,7 +9,6 @@ pub mod dkim;
 pub mod dmarc;
 mod kinds;
 pub mod policy;
-mod proxy;
 pub mod resolver;
 mod run;
 pub mod spf;
@@ -84,13 +83,14 @@ pub struct SpfTrace {
     pub ip: String,
     /// Where the address came from (`smtphosts smtp.example.edu`, `egress 203.0.113.0/28`).
     pub via: String,
-    /// mail-auth's verdict (the one the checks use); `None` when it could not run.
-    pub verdict: Option<String>,
-    /// maildrift's own evaluator's verdict.
-    pub own_verdict: String,
+    /// The RFC 7208 verdict (maildrift's evaluator, held to the openspf suite).
+    pub verdict: String,
     pub decided_by: String,
     pub lookups: usize,
     pub trace: Vec<String>,
+    /// For `fail`: the explanation the domain publishes (`exp=`), as receivers would quote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
 }
 
 /// What [`check_environment`] found.

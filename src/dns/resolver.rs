@@ -247,10 +247,10 @@ type Slot = Arc<OnceCell<Arc<Answer>>>;
 /// Answers DNS questions for all checks of one run. Cheap to clone; clones share the cache.
 #[derive(Clone)]
 pub struct Resolver {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
+struct Inner {
     zones: Vec<Zone>,
     servers: Vec<SocketAddr>,
     offline: bool,
@@ -258,15 +258,6 @@ pub(crate) struct Inner {
     attempts: usize,
     cache: Mutex<HashMap<(String, RecordType), Slot>>,
     upstream_questions: AtomicUsize,
-    pub(crate) proxy: OnceCell<Result<super::proxy::Proxy, String>>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        if let Some(Ok(p)) = self.proxy.get() {
-            p.stop();
-        }
-    }
 }
 
 impl std::fmt::Debug for Resolver {
@@ -305,7 +296,6 @@ impl Resolver {
                 attempts: options.attempts.max(1),
                 cache: Mutex::new(HashMap::new()),
                 upstream_questions: AtomicUsize::new(0),
-                proxy: OnceCell::new(),
             }),
         })
     }

@@ -22,6 +22,9 @@ struct Sender {
     ip: IpAddr,
     via: String,
     helo: String,
+    /// The host name the address was found under (smtphosts or an egress host name); `None`
+    /// for an egress given as an address or range.
+    host: Option<String>,
 }
 
 /// Whether SPF will authenticate the envelope domain for every sending address.
@@ -61,7 +64,7 @@ pub async fn check_environment(
         );
     }
     let senders = sending_addresses(&ctx, &t, policy, &mut relay).await;
-    reverse_dns(&ctx, &senders, &mut relay).await;
+    reverse_dns(&ctx, &senders, &t, &mut relay).await;
 
     let mut spf_acc = CheckAcc::new("spf", env);
     let mut traces = Vec::new();
@@ -177,6 +180,7 @@ async fn sending_addresses(
                     ip,
                     via: format!("egress {e}"),
                     helo: default_helo.clone(),
+                    host: None,
                 },
             );
         } else if let Ok(net) = e.parse::<IpNet>() {
@@ -187,6 +191,7 @@ async fn sending_addresses(
                     ip: net.network(),
                     via: format!("egress {e} (first address)"),
                     helo: default_helo.clone(),
+                    host: None,
                 },
             );
         } else {
@@ -206,6 +211,7 @@ async fn sending_addresses(
                                 ip,
                                 via: format!("egress {e}"),
                                 helo: e.to_string(),
+                                host: Some(e.to_string()),
                             },
                         );
                     }
@@ -263,6 +269,7 @@ async fn sending_addresses(
                     ip,
                     via: format!("{label} {host}"),
                     helo: host.clone(),
+                    host: Some(host.clone()),
                 },
             );
         }
@@ -270,8 +277,9 @@ async fn sending_addresses(
     out
 }
 
-/// Forward-confirmed reverse DNS for every sending address.
-async fn reverse_dns(ctx: &Ctx<'_>, senders: &[Sender], acc: &mut CheckAcc) {
+/// Forward-confirmed reverse DNS for every sending address, and whether the PTR name is the
+/// relay's own host name and belongs to the organisation (receivers compare both).
+async fn reverse_dns(ctx: &Ctx<'_>, senders: &[Sender], t: &Targets, acc: &mut CheckAcc) {
     for s in senders {
         let rev = spf::reverse_name(s.ip);
         let ptr = ctx.query(&rev, RecordType::PTR).await;
@@ -318,17 +326,7 @@ async fn reverse_dns(ctx: &Ctx<'_>, senders: &[Sender], acc: &mut CheckAcc) {
             ));
         }
         match confirmed {
-            Some(n) => acc.push(
-                Finding::new(
-                    &PTR_OK,
-                    format!(
-                        "{} ({}) has PTR {n}, which resolves back to it.",
-                        s.ip, s.via
-                    ),
-                )
-                .subject(s.ip.to_string())
-                .actual(n),
-            ),
+            Some(n) => judge_ptr_name(s, &n, &names, t, acc),
             None if !seen.is_empty() => acc.push(
                 Finding::new(
                     &PTR_MISMATCH,
@@ -345,6 +343,77 @@ async fn reverse_dns(ctx: &Ctx<'_>, senders: &[Sender], acc: &mut CheckAcc) {
             ),
             None => {}
         }
+    }
+}
+
+/// A forward-confirmed PTR name: the relay's own host name and organisation, or a warning.
+fn judge_ptr_name(s: &Sender, n: &str, names: &[String], t: &Targets, acc: &mut CheckAcc) {
+    let same = |a: &str, b: &str| {
+        a.trim_end_matches('.')
+            .eq_ignore_ascii_case(b.trim_end_matches('.'))
+    };
+    // Whose names count as ours: the relay host's organisation and the sender domains'.
+    let mut ours: Vec<String> = s.host.iter().map(|h| dmarc::org_domain(h)).collect();
+    ours.extend(
+        t.envelope_domain
+            .iter()
+            .chain(&t.from_domains)
+            .map(|d| dmarc::org_domain(d)),
+    );
+    let owner = dmarc::org_domain(n);
+    let subject = s.ip.to_string();
+    if !ours.contains(&owner) {
+        acc.push(
+            Finding::new(
+                &PTR_OTHER_PARTY,
+                format!(
+                    "{} ({}) has PTR {n}, which resolves back to it but belongs to {owner}, not to {}: receivers see mail from another party's host.",
+                    s.ip,
+                    s.via,
+                    ours.first().map(String::as_str).unwrap_or("the sender domain")
+                ),
+            )
+            .subject(subject)
+            .expected(ours.join(" or "))
+            .actual(n.to_string()),
+        );
+        return;
+    }
+    match &s.host {
+        Some(h) if !names.iter().any(|p| same(p, h)) => acc.push(
+            Finding::new(
+                &PTR_NOT_HOST_NAME,
+                format!(
+                    "{} ({}) has PTR {n}, which resolves back to it, but the relay's host name is {h}; receivers compare the PTR name with the name the relay gives in HELO.",
+                    s.ip, s.via
+                ),
+            )
+            .subject(subject)
+            .expected(h.clone())
+            .actual(names.join(", ")),
+        ),
+        Some(h) => acc.push(
+            Finding::new(
+                &PTR_OK,
+                format!(
+                    "{} ({}) has PTR {h}, which resolves back to it and is the relay's host name.",
+                    s.ip, s.via
+                ),
+            )
+            .subject(subject)
+            .actual(h.clone()),
+        ),
+        None => acc.push(
+            Finding::new(
+                &PTR_OK,
+                format!(
+                    "{} ({}) has PTR {n}, which resolves back to it (no host name to compare it with: the egress is given as an address).",
+                    s.ip, s.via
+                ),
+            )
+            .subject(subject)
+            .actual(n.to_string()),
+        ),
     }
 }
 
@@ -446,46 +515,18 @@ async fn check_spf(
         let mut unknown = Vec::new();
         for s in senders {
             let own = spf::evaluate(ctx, domain, s.ip, &sender, &s.helo).await;
-            let theirs = spf::mail_auth_verdict(ctx, s.ip, &sender, &s.helo).await;
-            let verdict = theirs.as_ref().copied().unwrap_or(own.verdict);
+            let verdict = own.verdict;
             traces.push(SpfTrace {
                 domain: domain.clone(),
                 ip: s.ip.to_string(),
                 via: s.via.clone(),
-                verdict: theirs.as_ref().ok().map(|v| v.as_str().to_string()),
-                own_verdict: own.verdict.as_str().to_string(),
+                verdict: verdict.as_str().to_string(),
                 decided_by: own.decided_by.clone(),
                 lookups: own.lookups,
                 trace: own.trace.clone(),
+                explanation: own.explanation.clone(),
             });
-            match &theirs {
-                Ok(v) if *v != own.verdict => acc.push(
-                    Finding::new(
-                        &SPF_DISAGREE,
-                        format!("For {} ({}) mail-auth says {} but maildrift's evaluator says {} (decided by {}).", s.ip, s.via, v.as_str(), own.verdict.as_str(), own.decided_by),
-                    )
-                    .subject(format!("{domain} {}", s.ip))
-                    .expected(v.as_str())
-                    .actual(own.trace.join(" / ")),
-                ),
-                Ok(_) => {}
-                Err(e) => acc.push(
-                    Finding::new(&SPF_DISAGREE, format!("mail-auth could not evaluate SPF for {}: {e}; using maildrift's verdict {}.", s.ip, own.verdict.as_str()))
-                        .subject(format!("{domain} {}", s.ip)),
-                ),
-            }
             let subject = format!("{domain} {}", s.ip);
-            // A pass only one evaluator gives is not one to build DMARC on: receivers differ
-            // the same way. MD411 already says so; the alignment headline must not say "pass".
-            if verdict == Verdict::Pass && own.verdict != Verdict::Pass {
-                failures.push(format!(
-                    "disputed for {}: mail-auth pass, RFC 7208 evaluation {} ({})",
-                    s.ip,
-                    own.verdict.as_str(),
-                    own.decided_by
-                ));
-                continue;
-            }
             match verdict {
                 Verdict::Pass => acc.push(
                     Finding::new(
@@ -862,6 +903,16 @@ pub(super) async fn find_dmarc(
             [] => continue,
             [one] => match dmarc::parse(one) {
                 Ok(record) => {
+                    if let Some(why) = &record.p_fallback {
+                        acc.push(
+                            Finding::new(
+                                &DMARC_INVALID,
+                                format!("DMARC record {name} has no valid policy: {why}. Because its rua= is valid, receivers act as if it said p=none (RFC 7489 §6.6.3)."),
+                            )
+                            .subject(name.clone())
+                            .actual(one.clone()),
+                        );
+                    }
                     return Ok(Some(Found {
                         inherited: at != d,
                         at,
@@ -896,13 +947,12 @@ pub(super) async fn find_dmarc(
             }
         }
     }
-    acc.push(
-        Finding::new(
-            &DMARC_MISSING,
-            format!("Neither _dmarc.{d} nor _dmarc.{org} has a DMARC record."),
-        )
-        .subject(format!("_dmarc.{d}")),
-    );
+    let message = if org == d {
+        format!("_dmarc.{d} has no DMARC record ({d} is its own organisational domain).")
+    } else {
+        format!("Neither _dmarc.{d} nor _dmarc.{org} has a DMARC record.")
+    };
+    acc.push(Finding::new(&DMARC_MISSING, message).subject(format!("_dmarc.{d}")));
     Ok(None)
 }
 
@@ -955,10 +1005,30 @@ async fn check_dmarc(
         let why_spf = via_spf.as_ref().err().cloned().unwrap_or_default();
         let why_dkim = via_dkim.as_ref().err().cloned().unwrap_or_default();
         let record_note = match &found {
-            Ok(Some(_)) => "",
-            Ok(None) => " (no usable DMARC record: receivers apply no DMARC policy)",
-            Err(_) => " (DMARC record could not be asked)",
+            Ok(Some(f)) => match &f.record.p_fallback {
+                Some(why) => format!(
+                    " (_dmarc.{} has no valid policy, {why}; its valid rua= makes receivers treat it as p=none, RFC 7489 §6.6.3)",
+                    f.at
+                ),
+                None => String::new(),
+            },
+            Ok(None) => String::new(),
+            Err(_) => " (DMARC record could not be asked)".into(),
         };
+        if matches!(found, Ok(None)) {
+            // No usable record: there is no DMARC verdict to pass or fail. Say what receivers
+            // judge instead, and how the mail fares on that.
+            let auth = match (via_spf.is_ok(), via_dkim.is_ok()) {
+                (true, true) => "aligned SPF and DKIM both pass".to_string(),
+                (true, false) => format!("aligned SPF passes; DKIM: {why_dkim}"),
+                (false, true) => format!("DKIM passes; SPF: {why_spf}"),
+                (false, false) => format!("neither passes (SPF: {why_spf}; DKIM: {why_dkim})"),
+            };
+            lines.push(format!(
+                "{d}: no DMARC policy (no usable DMARC record), so receivers judge the mail on SPF, DKIM and their own filters: {auth}"
+            ));
+            continue;
+        }
         let line = match (via_spf.is_ok(), via_dkim.is_ok()) {
             (true, true) => {
                 acc.push(

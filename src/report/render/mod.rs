@@ -10,6 +10,9 @@ pub mod openmetrics;
 mod table;
 mod text;
 
+/// Shown as escapes: control characters in values from sites or DNS (see [`text::visible`]).
+pub use text::visible;
+
 use std::fmt;
 use std::str::FromStr;
 
