@@ -42,6 +42,16 @@ fn library_and_binary_forbid_unsafe_code() {
 }
 
 #[test]
+fn release_binary_is_stripped_of_symbols() {
+    let manifest: toml::Value = toml::from_str(&read("Cargo.toml")).unwrap();
+    assert_eq!(
+        manifest["profile"]["release"]["strip"].as_str(),
+        Some("symbols"),
+        "[profile.release] strip = \"symbols\""
+    );
+}
+
+#[test]
 fn no_locked_dependency_is_one_with_a_known_advisory() {
     // RUSTSEC-2026-0194 and RUSTSEC-2026-0195: fixed in quick-xml 0.41.0.
     for v in locked_versions("quick-xml") {
