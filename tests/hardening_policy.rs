@@ -55,7 +55,10 @@ fn release_binary_is_stripped_of_symbols() {
 fn no_locked_dependency_is_one_with_a_known_advisory() {
     // RUSTSEC-2026-0194 and RUSTSEC-2026-0195: fixed in quick-xml 0.41.0.
     for v in locked_versions("quick-xml") {
-        assert!(v >= vec![0, 41, 0], "quick-xml {v:?} has RUSTSEC-2026-0194/0195");
+        assert!(
+            v >= vec![0, 41, 0],
+            "quick-xml {v:?} has RUSTSEC-2026-0194/0195"
+        );
     }
     // RUSTSEC-2025-0134: unmaintained, and never used here.
     assert!(
