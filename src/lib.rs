@@ -25,6 +25,7 @@ pub mod location;
 pub mod moodle;
 pub mod output;
 pub mod report;
+pub mod sanitise;
 pub mod snapshot;
 pub mod token;
 

@@ -223,7 +223,9 @@ fn parse_junit(xml: &str) -> JunitCounts {
             let name = String::from_utf8_lossy(e.name().as_ref()).to_string();
             for a in e.attributes() {
                 let a = a.expect("well-formed attribute");
-                let value = a.unescape_value().expect("attribute unescapes");
+                let value = a
+                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .expect("attribute unescapes");
                 if name == "testsuites"
                     && let Ok(n) = value.parse::<usize>()
                 {

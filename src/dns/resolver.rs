@@ -158,12 +158,13 @@ impl Answer {
     pub fn txt(&self) -> Vec<String> {
         self.data()
             .filter_map(|d| match d {
-                RData::TXT(t) => Some(
-                    t.txt_data
+                // Whoever runs the zone writes these bytes: cleaned as they become text.
+                RData::TXT(t) => Some(crate::sanitise::clean_string(
+                    &t.txt_data
                         .iter()
-                        .map(|s| String::from_utf8_lossy(s).into_owned())
+                        .map(|s| String::from_utf8_lossy(s))
                         .collect::<String>(),
-                ),
+                )),
                 _ => None,
             })
             .collect()
@@ -224,7 +225,14 @@ impl Answer {
             records: self
                 .records
                 .iter()
-                .map(|r| format!("{} {} {}", plain(&r.name), r.record_type(), r.data))
+                .map(|r| {
+                    crate::sanitise::clean_string(&format!(
+                        "{} {} {}",
+                        plain(&r.name),
+                        r.record_type(),
+                        r.data
+                    ))
+                })
                 .collect(),
             ttl: self.ttl(),
             origin: match self.origin {
@@ -236,10 +244,12 @@ impl Answer {
     }
 }
 
-/// A name as users write it: lower case, no trailing dot.
+/// A name as users write it: lower case, no trailing dot. Every name taken from an answer
+/// (PTR and MX targets, CNAMEs) passes here; a label on the wire may hold any byte, so the
+/// text is cleaned of terminal controls.
 pub fn plain(name: &Name) -> String {
     let s = name.to_lowercase().to_ascii();
-    s.strip_suffix('.').unwrap_or(&s).to_string()
+    crate::sanitise::clean_string(s.strip_suffix('.').unwrap_or(&s))
 }
 
 type Slot = Arc<OnceCell<Arc<Answer>>>;
@@ -631,4 +641,53 @@ async fn tcp_exchange(server: SocketAddr, bytes: &[u8], id: u16) -> std::io::Res
         ));
     }
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::rr::rdata::{PTR, TXT};
+
+    use super::*;
+
+    fn answer(rtype: RecordType, data: RData) -> Answer {
+        let name = Name::from_ascii("example.edu.").unwrap();
+        Answer {
+            name: "example.edu".into(),
+            rtype,
+            status: Status::NoError,
+            records: vec![Record::from_rdata(name, 300, data)],
+            origin: Origin::Dns,
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn txt_and_ptr_data_lose_terminal_controls_where_they_become_text() {
+        let txt = answer(
+            RecordType::TXT,
+            RData::TXT(TXT::from_bytes(vec![
+                b"v=spf1 \x1b]0;owned\x07",
+                "\u{9b}2J -all\r\u{202e}".as_bytes(),
+            ])),
+        );
+        assert_eq!(
+            txt.txt(),
+            ["v=spf1 \u{FFFD}]0;owned\u{FFFD}\u{FFFD}2J -all\u{FFFD}\u{FFFD}"]
+        );
+        let evidence = txt.evidence().records.join("\n");
+        assert!(
+            !evidence.contains(['\u{1b}', '\u{7}', '\u{9b}', '\r', '\u{202e}']),
+            "{evidence:?}"
+        );
+
+        let label: &[u8] = b"relay\x1b[2J";
+        let target =
+            Name::from_labels(vec![label, b"example".as_slice(), b"edu".as_slice()]).unwrap();
+        let ptr = answer(RecordType::PTR, RData::PTR(PTR(target)));
+        for name in ptr.ptr_names() {
+            assert!(!name.contains('\u{1b}'), "{name:?}");
+        }
+        let evidence = ptr.evidence().records.join("\n");
+        assert!(!evidence.contains('\u{1b}'), "{evidence:?}");
+    }
 }

@@ -15,6 +15,7 @@ use crate::moodle::protocol::{
 };
 use crate::moodle::retry::RetryPolicy;
 use crate::moodle::transport::{self, Answer, Target};
+use crate::sanitise;
 use crate::snapshot::{self, DkimKey, MoodleVersion, Setting, Snapshot, Source, settings};
 use crate::token::Token;
 
@@ -316,7 +317,9 @@ impl Client {
     ) -> Result<T, MoodleError> {
         let env = self.inner.env.clone();
         let url = self.inner.endpoint.to_string();
-        let clean = |text: &str| scrub(text, token);
+        // Everything quoted from the answer (headers, excerpts, parser messages that repeat
+        // parts of it) is server-controlled: no token, no terminal controls.
+        let clean = |text: &str| sanitise::clean_string(&scrub(text, token));
         let quote = |body: &[u8]| {
             excerpt(
                 clean(&String::from_utf8_lossy(body)).as_bytes(),
@@ -375,30 +378,32 @@ impl Client {
                 excerpt: quote(&answer.body),
             });
         }
-        if let Some(exception) = MoodleException::detect(&answer.body) {
-            return Err(self.moodle_error(function, exception, token));
-        }
-        serde_json::from_slice(&answer.body).map_err(|e| match e.classify() {
-            serde_json::error::Category::Eof => MoodleError::TruncatedJson {
-                env,
-                url,
-                function: function.to_string(),
-                received: answer.body.len(),
-            },
-            serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
-                MoodleError::InvalidJson {
-                    env,
-                    url,
+        // Decoded in two steps so that every string the site sent is cleaned of terminal
+        // controls once, here, before any of it reaches a snapshot, a message or a report.
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&answer.body).map_err(|e| match e.classify() {
+                serde_json::error::Category::Eof => MoodleError::TruncatedJson {
+                    env: env.clone(),
+                    url: url.clone(),
+                    function: function.to_string(),
+                    received: answer.body.len(),
+                },
+                _ => MoodleError::InvalidJson {
+                    env: env.clone(),
+                    url: url.clone(),
                     function: function.to_string(),
                     detail: clean(&e.to_string()),
                     excerpt: quote(&answer.body),
-                }
-            }
-            serde_json::error::Category::Data => MoodleError::UnexpectedAnswer {
-                env,
-                function: function.to_string(),
-                detail: clean(&e.to_string()),
-            },
+                },
+            })?;
+        sanitise::clean_json(&mut value);
+        if let Some(exception) = MoodleException::from_value(&value) {
+            return Err(self.moodle_error(function, exception, token));
+        }
+        T::deserialize(value).map_err(|e| MoodleError::UnexpectedAnswer {
+            env,
+            function: function.to_string(),
+            detail: clean(&e.to_string()),
         })
     }
 

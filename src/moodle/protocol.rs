@@ -50,24 +50,22 @@ impl MoodleException {
     /// Anything else (including a successful answer that happens to contain an `errorcode`
     /// field deeper down) is not an error.
     pub fn detect(body: &[u8]) -> Option<MoodleException> {
-        #[derive(Deserialize)]
-        struct Probe {
-            exception: Option<serde_json::Value>,
-            errorcode: Option<serde_json::Value>,
-            message: Option<serde_json::Value>,
-            debuginfo: Option<serde_json::Value>,
-        }
-        let probe: Probe = serde_json::from_slice(body).ok()?;
-        let text = |v: Option<serde_json::Value>| match v {
-            Some(serde_json::Value::String(s)) => Some(s),
+        Self::from_value(&serde_json::from_slice(body).ok()?)
+    }
+
+    /// [`MoodleException::detect`] on an answer already parsed (and cleaned).
+    pub fn from_value(value: &serde_json::Value) -> Option<MoodleException> {
+        let object = value.as_object()?;
+        let text = |key: &str| match object.get(key) {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
             Some(other) => Some(other.to_string()),
-            None => None,
         };
         Some(MoodleException {
-            exception: text(probe.exception)?,
-            errorcode: text(probe.errorcode)?,
-            message: text(probe.message).unwrap_or_default(),
-            debuginfo: text(probe.debuginfo),
+            exception: text("exception")?,
+            errorcode: text("errorcode")?,
+            message: text("message").unwrap_or_default(),
+            debuginfo: text("debuginfo"),
         })
     }
 }

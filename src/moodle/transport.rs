@@ -221,8 +221,14 @@ pub(crate) async fn post(
     })
 }
 
-/// All messages of an error chain, joined; reqwest's own message alone is too vague.
+/// All messages of an error chain, joined; reqwest's own message alone is too vague. The
+/// chain can quote what the server sent (a malformed header, a certificate's names), so the
+/// text is cleaned of terminal controls as it enters.
 pub(crate) fn chain_text(err: &(dyn StdError + 'static)) -> String {
+    crate::sanitise::clean_string(&raw_chain_text(err))
+}
+
+fn raw_chain_text(err: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut current = Some(err);
     while let Some(e) = current {
@@ -327,23 +333,27 @@ fn classify_tls(env: String, host: String, err: &rustls::Error) -> MoodleError {
             other => MoodleError::Tls {
                 env,
                 host,
-                detail: format!("the server's certificate was rejected ({other:?})"),
+                detail: crate::sanitise::clean_string(&format!(
+                    "the server's certificate was rejected ({other:?})"
+                )),
             },
         },
         other => MoodleError::Tls {
             env,
             host,
-            detail: other.to_string(),
+            detail: crate::sanitise::clean_string(&other.to_string()),
         },
     }
 }
 
-/// rustls renders presented names as `DnsName("x")`; messages want just `x`.
+/// rustls renders presented names as `DnsName("x")`; messages want just `x`. The names come
+/// from the server's certificate, so they are cleaned too.
 fn bare_name(presented: &str) -> String {
-    match (presented.find('"'), presented.rfind('"')) {
-        (Some(start), Some(end)) if end > start => presented[start + 1..end].to_string(),
-        _ => presented.to_string(),
-    }
+    let name = match (presented.find('"'), presented.rfind('"')) {
+        (Some(start), Some(end)) if end > start => &presented[start + 1..end],
+        _ => presented,
+    };
+    crate::sanitise::clean_string(name)
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ pub fn from_cfg_json(
         path: path.to_path_buf(),
         message,
     };
-    let value: Value = serde_json::from_str(text).map_err(|e| {
+    let mut value: Value = serde_json::from_str(text).map_err(|e| {
         err(format!(
             "not the JSON of `php admin/cli/cfg.php --json` (line {}, column {}: {})",
             e.line(),
@@ -44,6 +44,8 @@ pub fn from_cfg_json(
                 .unwrap_or("invalid JSON")
         ))
     })?;
+    // The site's configuration, exactly as untrusted as an answer of the plugin.
+    crate::sanitise::clean_json(&mut value);
     let map = match value {
         Value::Object(map) => map,
         // json_encode() of an empty config list is `[]`.

@@ -102,7 +102,7 @@ impl fmt::Display for Token {
 pub enum TokenSource {
     /// `env var MAILDRIFT_TOKEN_PRODUCTION`
     EnvVar(String),
-    /// `keyring (service maildrift, account production@moodle.example.edu)`
+    /// `keyring (service maildrift, account production@https://moodle.example.edu:443)`
     Keyring { service: String, account: String },
     /// `file /etc/maildrift/production.token`
     File(PathBuf),
