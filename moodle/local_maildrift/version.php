@@ -25,7 +25,7 @@
 defined('MOODLE_INTERNAL') || die();
 
 $plugin->component = 'local_maildrift';
-$plugin->version = 2026112900;
+$plugin->version = 2026120200;
 $plugin->requires = 2022112800; // Moodle 4.1.
 $plugin->supported = [401, 500];
 $plugin->maturity = MATURITY_STABLE;

@@ -24,6 +24,7 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['cachedef_relayprobe'] = 'Relay probe answers, reused for a minute so the relay is not probed on every call';
 $string['invalidrecipient'] = 'The recipient is not a valid email address.';
 $string['pluginname'] = 'maildrift outgoing mail audit';
 $string['privacy:metadata'] = 'The maildrift plugin does not store any personal data. It reads mail settings and counters, and the address given for a test message is only passed to the site\'s mailer.';
