@@ -20,6 +20,7 @@ pub mod health;
 pub mod location;
 pub mod moodle;
 pub mod output;
+pub mod relay;
 pub mod report;
 pub mod snapshot;
 pub mod token;

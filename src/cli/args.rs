@@ -139,6 +139,9 @@ pub struct CheckArgs {
     /// Skip the queue and delivery health checks of live environments
     #[arg(long)]
     pub no_health: bool,
+    /// Skip the relay probe (local_maildrift_probe_relay) of live environments
+    #[arg(long)]
+    pub no_relay: bool,
     /// Folder of test-mail evidence records [default: `evidence_dir` in the config, or ./evidence]
     #[arg(long, value_name = "DIR")]
     pub evidence_dir: Option<PathBuf>,
