@@ -163,7 +163,7 @@ pub async fn run(g: &Global, a: &HealthArgs) -> crate::Result<u8> {
         relay::fetch_many(&envs, jobs, now).await
     };
     let mut relay_failed = 0;
-    for (name, r) in &relays {
+    for (_, r) in &relays {
         match r {
             Ok(facts) => found.extend(relay::evaluate(facts, &relay_policy, now)),
             Err(e) => {

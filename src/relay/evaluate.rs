@@ -378,6 +378,107 @@ fn oauth_findings(env: &str, o: &OauthState, out: &mut Vec<Finding>) {
 mod tests {
     use super::*;
 
+    use crate::moodle::protocol::RelayProbe;
+
+    /// A probe answer as the plugin gives it: one relay that failed at connect (no facts), and
+    /// the XOAUTH2 state.
+    fn answer(host: &str, authtype: &str, oauth: &str) -> EnvironmentRelay {
+        let text = format!(
+            r#"{{"generatedat":1795940000,"probedat":1795940000,"cached":false,"smtphosts":"{host}:587","smtpsecure":"tls","smtpauthtype":"{authtype}","smtpuserset":true,
+            "relays":[{{"entry":"{host}:587","host":"{host}","port":587,"mode":"starttls","reachable":true,"stage":"","error":"","address":"192.0.2.1","ehloname":"moodle","greeting":"220 x","starttlsoffered":true,"extensions":["AUTH LOGIN XOAUTH2"],"authmechanisms":["LOGIN","XOAUTH2"],"portspeaks":"","tls":{{"protocol":"TLSv1.3","cipher":"TLS_AES_256_GCM_SHA384","bits":256}},"cert":{{"present":true,"subject":"CN={host}","issuer":"CN=CA","sans":["DNS:{host}"],"validfrom":1700000000,"validto":1900000000,"namematches":true,"verified":true,"verifyerror":""}},"durationms":40}}],
+            "oauth":{oauth},"warnings":[]}}"#
+        );
+        let p: RelayProbe = serde_json::from_str(&text).unwrap();
+        EnvironmentRelay::from_probe("production", &p, Timestamp::UNIX_EPOCH)
+    }
+
+    const NO_OAUTH: &str = r#"{"checked":false,"serviceid":0,"exists":false,"name":"","enabled":false,"configured":false,"connected":false,"accountmodified":0,"tokenexpires":0,"tokenmodified":0,"refreshlastrun":0,"refreshfailing":false}"#;
+
+    fn oauth(exists: bool, enabled: bool, connected: bool, failing: bool) -> String {
+        format!(
+            r#"{{"checked":true,"serviceid":3,"exists":{exists},"name":"Microsoft","enabled":{enabled},"configured":true,"connected":{connected},"accountmodified":1795000000,"tokenexpires":1795943600,"tokenmodified":1795940000,"refreshlastrun":1795939000,"refreshfailing":{failing}}}"#
+        )
+    }
+
+    fn codes(r: &EnvironmentRelay) -> Vec<String> {
+        let now = Timestamp::from_second(1795940000).unwrap();
+        evaluate(r, &RelayPolicy::default(), now)
+            .into_iter()
+            .map(|f| f.code)
+            .collect()
+    }
+
+    #[test]
+    fn basic_auth_against_microsoft_365_is_md164_with_the_xoauth2_remedy() {
+        for host in ["smtp.office365.com", "Outlook.Office365.com."] {
+            let r = answer(host, "LOGIN", NO_OAUTH);
+            let f = evaluate(
+                &r,
+                &RelayPolicy::default(),
+                Timestamp::from_second(1795940000).unwrap(),
+            );
+            assert_eq!(f.len(), 1, "{f:?}");
+            assert_eq!(f[0].code, "MD164");
+            assert!(f[0].remedy.contains("XOAUTH2"));
+        }
+        assert_eq!(
+            codes(&answer("smtp.office365.com", "", NO_OAUTH)),
+            ["MD164"]
+        );
+        assert_eq!(
+            codes(&answer("relay.example.org", "LOGIN", NO_OAUTH)),
+            Vec::<String>::new()
+        );
+        let fine = answer(
+            "smtp.office365.com",
+            "XOAUTH2",
+            &oauth(true, true, true, false),
+        );
+        assert_eq!(codes(&fine), Vec::<String>::new());
+    }
+
+    #[test]
+    fn missing_or_disabled_xoauth2_issuer_is_md162() {
+        let missing = answer(
+            "smtp.office365.com",
+            "XOAUTH2",
+            &oauth(false, false, false, false),
+        );
+        assert_eq!(codes(&missing), ["MD162"]);
+        let disabled = answer(
+            "smtp.office365.com",
+            "XOAUTH2",
+            &oauth(true, false, true, false),
+        );
+        assert_eq!(codes(&disabled), ["MD162"]);
+    }
+
+    #[test]
+    fn disconnected_account_or_failing_refresh_is_md163() {
+        let r = answer(
+            "smtp.office365.com",
+            "XOAUTH2",
+            &oauth(true, true, false, false),
+        );
+        assert_eq!(codes(&r), ["MD163"]);
+        let r = answer(
+            "smtp.office365.com",
+            "XOAUTH2",
+            &oauth(true, true, true, true),
+        );
+        let f = evaluate(
+            &r,
+            &RelayPolicy::default(),
+            Timestamp::from_second(1795940000).unwrap(),
+        );
+        assert_eq!(f[0].code, "MD163");
+        assert!(
+            f[0].message.contains("refresh task is failing"),
+            "{}",
+            f[0].message
+        );
+    }
+
     #[test]
     fn tls_versions_rank_in_order_whatever_the_spelling() {
         assert_eq!(tls_rank("TLSv1"), tls_rank("1.0"));

@@ -161,7 +161,7 @@ mod tests {
         let err = parse("require_ssl = true\n").unwrap_err();
         assert!(err.starts_with("baseline/mail.toml:7:1: "), "{err}");
         assert!(err.contains("require_ssl"), "{err}");
-        let err = parse("min_tls_version = \"TLSv1.2\"\n").unwrap_err();
+        let err = parse("min_tls_version = \"1.4\"\n").unwrap_err();
         assert!(err.starts_with("baseline/mail.toml:7:19: "), "{err}");
         assert!(err.contains("min_tls_version"), "{err}");
         let err = parse("plain_allowed_networks = [\"10.0.0.0/33\"]\n").unwrap_err();

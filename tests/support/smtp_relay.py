@@ -5,6 +5,7 @@ probe tests. Prints the port it listens on, then serves until stdin closes.
 --tls none|starttls|implicit   how TLS is offered
 --cert/--key                   PEM files (needed unless --tls none)
 --auth                         offer AUTH LOGIN PLAIN (after STARTTLS when TLS is offered)
+--max-tls 1.2|1.3              newest TLS version offered
 """
 import argparse
 import asyncio
@@ -29,12 +30,15 @@ async def main():
     p.add_argument("--cert")
     p.add_argument("--key")
     p.add_argument("--auth", action="store_true")
+    p.add_argument("--max-tls", choices=["1.2", "1.3"], default="1.3")
     a = p.parse_args()
 
     ctx = None
     if a.tls != "none":
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(a.cert, a.key)
+        if a.max_tls == "1.2":
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
 
     def factory():
         return SMTP(
@@ -44,6 +48,8 @@ async def main():
             tls_context=ctx if a.tls == "starttls" else None,
             require_starttls=False,
             authenticator=refuse_all if a.auth else None,
+            # Without --auth, no mechanism is left to announce: no AUTH line at all.
+            auth_exclude_mechanism=None if a.auth else ["LOGIN", "PLAIN"],
             # Without TLS, AUTH is offered only when the server is told it may be.
             auth_require_tls=a.tls == "starttls",
         )

@@ -1,0 +1,540 @@
+//! The plugin's relay probe (PHP, run with php-cli outside Moodle) against real SMTP servers
+//! on 127.0.0.1 (aiosmtpd from Debian's python3-aiosmtpd), with certificates from a test CA,
+//! and the findings maildrift draws from its answers.
+//!
+//! Needs `php` (with openssl) and `/usr/bin/python3` with aiosmtpd. Without them the tests say
+//! so and pass, except under CI=true, where they fail.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use jiff::{Timestamp, ToSpan};
+use maildrift::moodle::protocol::RelayFacts;
+use maildrift::relay::{EnvironmentRelay, RelayPolicy, evaluate};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+
+const PYTHON: &str = "/usr/bin/python3";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Whether the real servers and PHP are here; skips visibly, or fails under CI=true.
+fn tools_present(test: &str) -> bool {
+    let php = Command::new("php")
+        .args(["-r", "exit(extension_loaded('openssl') ? 0 : 1);"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let aiosmtpd = Command::new(PYTHON)
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if php && aiosmtpd {
+        return true;
+    }
+    let msg = format!(
+        "{test}: SKIPPED: needs php-cli with openssl (found: {php}) and python3-aiosmtpd (found: {aiosmtpd}); apt-get install php-cli python3-aiosmtpd"
+    );
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{msg}");
+    }
+    eprintln!("{msg}");
+    false
+}
+
+struct Pki {
+    dir: tempfile::TempDir,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "maildrift relay test CA");
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), cert.pem()).unwrap();
+        Pki {
+            dir,
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// A leaf for `names`, valid from `from` to `until` days relative to today; returns (cert, key).
+    fn leaf(&self, label: &str, names: &[&str], from: i64, until: i64) -> (PathBuf, PathBuf) {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, format!("{label} relay"));
+        let day = |d: i64| {
+            let date = Timestamp::now()
+                .checked_add((d * 24).hours())
+                .unwrap()
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .date();
+            rcgen::date_time_ymd(date.year().into(), date.month() as u8, date.day() as u8)
+        };
+        params.not_before = day(from);
+        params.not_after = day(until);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let (c, k) = (
+            self.dir.path().join(format!("{label}.pem")),
+            self.dir.path().join(format!("{label}.key")),
+        );
+        std::fs::write(&c, cert.pem()).unwrap();
+        std::fs::write(&k, key.serialize_pem()).unwrap();
+        (c, k)
+    }
+}
+
+/// One aiosmtpd server; stopped (stdin closed, then killed) when dropped.
+struct Relay {
+    child: Child,
+    port: u16,
+}
+
+impl Relay {
+    fn start(tls: &str, cert: Option<&(PathBuf, PathBuf)>, auth: bool) -> Relay {
+        Relay::start_with(tls, cert, auth, &[])
+    }
+
+    fn start_with(
+        tls: &str,
+        cert: Option<&(PathBuf, PathBuf)>,
+        auth: bool,
+        extra: &[&str],
+    ) -> Relay {
+        let mut cmd = Command::new(PYTHON);
+        cmd.arg(root().join("tests/support/smtp_relay.py"))
+            .args(["--tls", tls])
+            .args(extra);
+        if let Some((c, k)) = cert {
+            cmd.arg("--cert").arg(c).arg("--key").arg(k);
+        }
+        if auth {
+            cmd.arg("--auth");
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start aiosmtpd");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().expect("aiosmtpd printed its port");
+        Relay { child, port }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the plugin's probe with php-cli; `ca` becomes PHP's CA store (openssl.cafile),
+/// `None` leaves the system's store, which does not know the test CA.
+fn probe(smtphosts: &str, smtpsecure: &str, ca: Option<&Path>) -> Vec<RelayFacts> {
+    let mut cmd = Command::new("php");
+    if let Some(ca) = ca {
+        cmd.arg("-d")
+            .arg(format!("openssl.cafile={}", ca.display()));
+    }
+    cmd.arg(root().join("tests/support/relay_probe.php"))
+        .args([smtphosts, smtpsecure, "1.5"]);
+    let out = cmd.output().expect("run php");
+    assert!(
+        out.status.success(),
+        "php failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        relays: Vec<RelayFacts>,
+    }
+    let a: Answer = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    a.relays
+}
+
+fn env(relays: Vec<RelayFacts>, smtpsecure: &str, authtype: &str, user: bool) -> EnvironmentRelay {
+    EnvironmentRelay {
+        environment: "production".into(),
+        probed_at: Timestamp::now(),
+        cached: false,
+        smtphosts: String::new(),
+        smtpsecure: smtpsecure.into(),
+        smtpauthtype: authtype.into(),
+        smtpuser_set: user,
+        relays,
+        oauth: None,
+    }
+}
+
+fn codes(r: &EnvironmentRelay, policy: &RelayPolicy) -> Vec<String> {
+    let mut c: Vec<String> = evaluate(r, policy, Timestamp::now())
+        .into_iter()
+        .map(|f| f.code)
+        .collect();
+    c.sort();
+    c
+}
+
+#[test]
+fn starttls_relay_with_trusted_cert_and_auth_gives_facts_and_no_findings() {
+    if !tools_present("starttls_relay_with_trusted_cert_and_auth_gives_facts_and_no_findings") {
+        return;
+    }
+    let pki = Pki::new();
+    let leaf = pki.leaf("good", &["localhost"], -1, 90);
+    let relay = Relay::start("starttls", Some(&leaf), true);
+    let facts = probe(&format!("localhost:{}", relay.port), "tls", Some(&pki.ca()));
+    let f = &facts[0];
+    assert!(f.reachable && f.stage.is_empty(), "{f:?}");
+    assert_eq!(f.mode, "starttls");
+    assert!(f.greeting.starts_with("220 relay.test"), "{}", f.greeting);
+    assert_eq!(f.ehloname, "moodle.test");
+    assert!(f.starttlsoffered);
+    assert!(f.tls.protocol.starts_with("TLSv1."), "{:?}", f.tls);
+    assert!(!f.tls.cipher.is_empty());
+    assert!(f.cert.verified && f.cert.namematches, "{:?}", f.cert);
+    assert_eq!(f.cert.subject, "CN=good relay");
+    assert!(f.cert.issuer.contains("maildrift relay test CA"));
+    assert!(f.cert.sans.contains(&"DNS:localhost".to_string()));
+    // aiosmtpd announces AUTH only after STARTTLS: the probe reads the post-TLS EHLO.
+    assert_eq!(f.authmechanisms, ["LOGIN", "PLAIN"]);
+    assert!(f.extensions.iter().any(|e| e.starts_with("SIZE")));
+    let policy = RelayPolicy {
+        require_tls: true,
+        min_tls_version: Some((12, "1.2".into())),
+        ..RelayPolicy::default()
+    };
+    assert_eq!(
+        codes(&env(facts, "tls", "LOGIN", true), &policy),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn implicit_tls_relay_is_probed_with_tls_from_the_first_byte() {
+    if !tools_present("implicit_tls_relay_is_probed_with_tls_from_the_first_byte") {
+        return;
+    }
+    let pki = Pki::new();
+    let leaf = pki.leaf("smtps", &["localhost"], -1, 90);
+    let relay = Relay::start("implicit", Some(&leaf), false);
+    let facts = probe(&format!("localhost:{}", relay.port), "ssl", Some(&pki.ca()));
+    let f = &facts[0];
+    assert_eq!(f.mode, "implicit");
+    assert!(f.reachable && f.stage.is_empty(), "{f:?}");
+    assert!(!f.tls.protocol.is_empty() && f.cert.verified);
+    assert_eq!(
+        codes(&env(facts, "ssl", "", false), &RelayPolicy::default()),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn tls_configured_but_no_starttls_offered_is_md152() {
+    if !tools_present("tls_configured_but_no_starttls_offered_is_md152") {
+        return;
+    }
+    let relay = Relay::start("none", None, false);
+    let facts = probe(&format!("127.0.0.1:{}", relay.port), "tls", None);
+    assert_eq!(facts[0].stage, "starttls");
+    assert!(facts[0].reachable && !facts[0].starttlsoffered);
+    assert_eq!(
+        codes(&env(facts, "tls", "", false), &RelayPolicy::default()),
+        ["MD152"]
+    );
+}
+
+#[test]
+fn plain_relay_is_md161_only_outside_loopback_when_tls_is_required() {
+    if !tools_present("plain_relay_is_md161_only_outside_loopback_when_tls_is_required") {
+        return;
+    }
+    let relay = Relay::start("none", None, false);
+    let facts = probe(&format!("127.0.0.1:{}", relay.port), "", None);
+    assert!(facts[0].reachable && facts[0].tls.protocol.is_empty());
+    assert_eq!(facts[0].address, "127.0.0.1");
+    let required = RelayPolicy {
+        require_tls: true,
+        ..RelayPolicy::default()
+    };
+    // Loopback is exempt.
+    assert_eq!(
+        codes(&env(facts.clone(), "", "", false), &required),
+        Vec::<String>::new()
+    );
+    // The same facts as a relay elsewhere on the network would give them.
+    let mut remote = facts.clone();
+    remote[0].address = "192.0.2.25".into();
+    assert_eq!(
+        codes(&env(remote.clone(), "", "", false), &required),
+        ["MD161"]
+    );
+    let allowed = RelayPolicy {
+        plain_allowed_networks: vec!["192.0.2.0/24".parse().unwrap()],
+        ..required.clone()
+    };
+    assert_eq!(
+        codes(&env(remote.clone(), "", "", false), &allowed),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        codes(&env(remote, "", "", false), &RelayPolicy::default()),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn expired_certificate_is_md156_not_untrusted() {
+    if !tools_present("expired_certificate_is_md156_not_untrusted") {
+        return;
+    }
+    let pki = Pki::new();
+    let leaf = pki.leaf("expired", &["localhost"], -400, -30);
+    let relay = Relay::start("starttls", Some(&leaf), false);
+    let facts = probe(&format!("localhost:{}", relay.port), "tls", Some(&pki.ca()));
+    assert!(!facts[0].cert.verified, "{:?}", facts[0].cert);
+    assert!(facts[0].cert.namematches);
+    assert_eq!(
+        codes(&env(facts, "tls", "", false), &RelayPolicy::default()),
+        ["MD156"]
+    );
+}
+
+#[test]
+fn certificate_expiring_within_the_threshold_is_md157() {
+    if !tools_present("certificate_expiring_within_the_threshold_is_md157") {
+        return;
+    }
+    let pki = Pki::new();
+    let leaf = pki.leaf("soon", &["localhost"], -60, 5);
+    let relay = Relay::start("starttls", Some(&leaf), false);
+    let facts = probe(&format!("localhost:{}", relay.port), "tls", Some(&pki.ca()));
+    assert!(facts[0].cert.verified);
+    let r = env(facts, "tls", "", false);
+    assert_eq!(codes(&r, &RelayPolicy::default()), ["MD157"]);
+    let lax = RelayPolicy {
+        cert_expiry_warning_days: 3,
+        ..RelayPolicy::default()
+    };
+    assert_eq!(codes(&r, &lax), Vec::<String>::new());
+}
+
+#[test]
+fn certificate_for_another_name_is_md154() {
+    if !tools_present("certificate_for_another_name_is_md154") {
+        return;
+    }
+    let pki = Pki::new();
+    let leaf = pki.leaf("other", &["mail.example.org"], -1, 90);
+    let relay = Relay::start("starttls", Some(&leaf), false);
+    let facts = probe(&format!("localhost:{}", relay.port), "tls", Some(&pki.ca()));
+    assert!(!facts[0].cert.namematches && !facts[0].cert.verified);
+    assert_eq!(
+        codes(&env(facts, "tls", "", false), &RelayPolicy::default()),
+        ["MD154"]
+    );
+}
+
+#[test]
+fn certificate_from_an_unknown_ca_is_md155() {
+    if !tools_present("certificate_from_an_unknown_ca_is_md155") {
+        return;
+    }
+    let pki = Pki::new();
+    let leaf = pki.leaf("private", &["localhost"], -1, 90);
+    let relay = Relay::start("starttls", Some(&leaf), false);
+    // The server's (system) CA store does not hold the test CA.
+    let facts = probe(&format!("localhost:{}", relay.port), "tls", None);
+    assert!(facts[0].cert.namematches && !facts[0].cert.verified);
+    assert!(
+        facts[0]
+            .cert
+            .verifyerror
+            .contains("certificate verify failed"),
+        "{}",
+        facts[0].cert.verifyerror
+    );
+    assert_eq!(
+        codes(&env(facts, "tls", "", false), &RelayPolicy::default()),
+        ["MD155"]
+    );
+}
+
+#[test]
+fn credentials_without_auth_offered_is_md160_and_unoffered_mechanism_is_md159() {
+    if !tools_present("credentials_without_auth_offered_is_md160_and_unoffered_mechanism_is_md159")
+    {
+        return;
+    }
+    let pki = Pki::new();
+    let leaf = pki.leaf("auth", &["localhost"], -1, 90);
+    let noauth = Relay::start("starttls", Some(&leaf), false);
+    let facts = probe(
+        &format!("localhost:{}", noauth.port),
+        "tls",
+        Some(&pki.ca()),
+    );
+    assert!(facts[0].authmechanisms.is_empty());
+    assert_eq!(
+        codes(
+            &env(facts.clone(), "tls", "", true),
+            &RelayPolicy::default()
+        ),
+        ["MD160"]
+    );
+    assert_eq!(
+        codes(&env(facts, "tls", "", false), &RelayPolicy::default()),
+        Vec::<String>::new()
+    );
+
+    let auth = Relay::start("starttls", Some(&leaf), true);
+    let facts = probe(&format!("localhost:{}", auth.port), "tls", Some(&pki.ca()));
+    assert_eq!(
+        codes(
+            &env(facts.clone(), "tls", "CRAM-MD5", true),
+            &RelayPolicy::default()
+        ),
+        ["MD159"]
+    );
+    assert_eq!(
+        codes(
+            &env(facts.clone(), "tls", "PLAIN", true),
+            &RelayPolicy::default()
+        ),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        codes(&env(facts, "tls", "", true), &RelayPolicy::default()),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn tls_mode_mismatch_is_md153_in_both_directions() {
+    if !tools_present("tls_mode_mismatch_is_md153_in_both_directions") {
+        return;
+    }
+    let pki = Pki::new();
+    let leaf = pki.leaf("mode", &["localhost"], -1, 90);
+    let smtps = Relay::start("implicit", Some(&leaf), false);
+    let facts = probe(&format!("localhost:{}", smtps.port), "tls", Some(&pki.ca()));
+    assert_eq!(
+        (facts[0].reachable, facts[0].portspeaks.as_str()),
+        (false, "tls")
+    );
+    assert_eq!(
+        codes(&env(facts, "tls", "", false), &RelayPolicy::default()),
+        ["MD153"]
+    );
+
+    let plain = Relay::start("starttls", Some(&leaf), false);
+    let facts = probe(&format!("localhost:{}", plain.port), "ssl", Some(&pki.ca()));
+    assert_eq!(
+        (facts[0].reachable, facts[0].portspeaks.as_str()),
+        (false, "smtp")
+    );
+    assert_eq!(
+        codes(&env(facts, "ssl", "", false), &RelayPolicy::default()),
+        ["MD153"]
+    );
+}
+
+#[test]
+fn relay_that_accepts_and_never_answers_is_md151_within_the_timeouts() {
+    if !tools_present("relay_that_accepts_and_never_answers_is_md151_within_the_timeouts") {
+        return;
+    }
+    // Accepts connections and keeps them open without a word: a hung relay. No real server
+    // can be told to do this, so a bare socket plays it.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for s in listener.incoming().take(2).flatten() {
+            open.push(s);
+        }
+        std::thread::sleep(Duration::from_secs(8));
+        drop(open);
+    });
+    let started = Instant::now();
+    let facts = probe(&format!("127.0.0.1:{port}"), "tls", None);
+    let took = started.elapsed();
+    assert!(
+        !facts[0].reachable && facts[0].portspeaks.is_empty(),
+        "{:?}",
+        facts[0]
+    );
+    assert_eq!(facts[0].stage, "reply");
+    assert!(facts[0].error.contains("no answer"), "{}", facts[0].error);
+    // Greeting wait plus one TLS attempt, 1.5 s each, and slack for a busy machine.
+    assert!(took < Duration::from_secs(7), "took {took:?}");
+    assert_eq!(
+        codes(&env(facts, "tls", "", false), &RelayPolicy::default()),
+        ["MD151"]
+    );
+    drop(held);
+}
+
+#[test]
+fn closed_port_is_md151_and_the_next_relay_is_still_probed() {
+    if !tools_present("closed_port_is_md151_and_the_next_relay_is_still_probed") {
+        return;
+    }
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = closed.local_addr().unwrap().port();
+    drop(closed);
+    let relay = Relay::start("none", None, false);
+    let facts = probe(
+        &format!("127.0.0.1:{dead};127.0.0.1:{}", relay.port),
+        "",
+        None,
+    );
+    assert_eq!(facts.len(), 2);
+    assert_eq!(facts[0].stage, "connect");
+    assert!(facts[1].reachable);
+    assert_eq!(
+        codes(&env(facts, "", "", false), &RelayPolicy::default()),
+        ["MD151"]
+    );
+}
+
+#[test]
+fn tls_older_than_the_baseline_minimum_is_md158() {
+    if !tools_present("tls_older_than_the_baseline_minimum_is_md158") {
+        return;
+    }
+    let pki = Pki::new();
+    let leaf = pki.leaf("tls12", &["localhost"], -1, 90);
+    let relay = Relay::start_with("starttls", Some(&leaf), false, &["--max-tls", "1.2"]);
+    let facts = probe(&format!("localhost:{}", relay.port), "tls", Some(&pki.ca()));
+    assert_eq!(facts[0].tls.protocol, "TLSv1.2");
+    let r = env(facts, "tls", "", false);
+    let strict = RelayPolicy {
+        min_tls_version: Some((13, "1.3".into())),
+        ..RelayPolicy::default()
+    };
+    assert_eq!(codes(&r, &strict), ["MD158"]);
+    assert_eq!(codes(&r, &RelayPolicy::default()), Vec::<String>::new());
+}
