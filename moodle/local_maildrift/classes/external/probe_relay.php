@@ -18,7 +18,10 @@ namespace local_maildrift\external;
 
 defined('MOODLE_INTERNAL') || die();
 
-\local_maildrift\local\external_compat::load();
+// Moodle 4.1 needs the shim for core_external; releases that have core_external don't ship it.
+if (class_exists(\local_maildrift\local\external_compat::class)) {
+    \local_maildrift\local\external_compat::load();
+}
 
 use core_external\external_api;
 use core_external\external_function_parameters;
