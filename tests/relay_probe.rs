@@ -538,3 +538,61 @@ fn tls_older_than_the_baseline_minimum_is_md158() {
     assert_eq!(codes(&r, &strict), ["MD158"]);
     assert_eq!(codes(&r, &RelayPolicy::default()), Vec::<String>::new());
 }
+
+fn named(name: &str, relays: Vec<RelayFacts>) -> EnvironmentRelay {
+    EnvironmentRelay {
+        environment: name.into(),
+        ..env(relays, "tls", "", false)
+    }
+}
+
+#[test]
+fn same_relay_groups_are_md165_when_relays_differ_and_separate_groups_md166_when_shared() {
+    if !tools_present(
+        "same_relay_groups_are_md165_when_relays_differ_and_separate_groups_md166_when_shared",
+    ) {
+        return;
+    }
+    let pki = Pki::new();
+    let leaf = pki.leaf("shared", &["localhost"], -1, 90);
+    let shared = Relay::start("starttls", Some(&leaf), true);
+    let own = Relay::start_with("starttls", Some(&leaf), false, &["--max-tls", "1.2"]);
+    let hosts = |port: u16| format!("localhost:{port}");
+    let prod = named(
+        "production",
+        probe(&hosts(shared.port), "tls", Some(&pki.ca())),
+    );
+    let stag_same = named(
+        "staging",
+        probe(&hosts(shared.port), "tls", Some(&pki.ca())),
+    );
+    let stag_own = named("staging", probe(&hosts(own.port), "tls", Some(&pki.ca())));
+
+    let group = vec![vec!["production".to_string(), "staging".to_string()]];
+    let codes =
+        |rs: &[EnvironmentRelay], same: &[Vec<String>], sep: &[Vec<String>]| -> Vec<String> {
+            maildrift::relay::check_groups(rs, same, sep)
+                .into_iter()
+                .map(|f| f.code)
+                .collect()
+        };
+    assert_eq!(
+        codes(&[prod.clone(), stag_same.clone()], &group, &[]),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        codes(&[prod.clone(), stag_own.clone()], &group, &[]),
+        ["MD165"]
+    );
+    assert_eq!(codes(&[prod.clone(), stag_same], &[], &group), ["MD166"]);
+    assert_eq!(
+        codes(&[prod.clone(), stag_own.clone()], &[], &group),
+        Vec::<String>::new()
+    );
+
+    let diffs = maildrift::relay::differences(&prod, &stag_own);
+    let names: Vec<&str> = diffs.iter().map(|(k, _, _)| k.as_str()).collect();
+    assert!(names.contains(&"relay 1 endpoint"), "{names:?}");
+    assert!(names.contains(&"relay 1 auth"), "{names:?}");
+    assert!(names.contains(&"relay 1 tls"), "{names:?}");
+}

@@ -209,6 +209,9 @@ pub struct DiffArgs {
     /// Output format
     #[arg(short, long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Also compare what the two sites' relays offer them (live environments; table or markdown)
+    #[arg(long)]
+    pub relay: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,13 +4,17 @@
 //!   greeting, EHLO extensions, TLS and certificate, and the XOAUTH2 issuer's state.
 //! - [`RelayPolicy`] is the baseline's `[relay]` table (`baselines/README.md`).
 //! - [`evaluate`] turns the facts into findings (codes MD15x/MD16x, `docs/findings-relay.md`).
+//! - [`facts`]/[`differences`] compare two sites' relays (`diff`); [`check_groups`] checks the
+//!   baseline's `same_relay`/`separate_relay` groups (MD165/MD166).
 //! - [`fetch_many`] and [`relay_external`] read the sites live, for `health` and `check`.
 
+mod compare;
 mod evaluate;
 mod model;
 mod policy;
 mod run;
 
+pub use compare::{check_groups, differences, facts};
 pub use evaluate::{evaluate, tls_rank};
 pub use model::EnvironmentRelay;
 pub use policy::RelayPolicy;
@@ -120,6 +124,21 @@ pub const BASIC_AUTH_RETIRED: Kind = Kind {
     remedy: "Microsoft 365 no longer accepts LOGIN/PLAIN for SMTP: register an app in Entra ID, add it as a Microsoft OAuth 2 service in Moodle, connect its system account, then set smtpauthtype = XOAUTH2 and smtpoauthservice to it.",
 };
 
+pub const RELAY_DIFFERS: Kind = Kind {
+    code: "MD165",
+    name: "relay-differs",
+    severity: Severity::Error,
+    category: CATEGORY,
+    remedy: "The standard says these environments use the same relay: align smtphosts/smtpsecure, or the relays behind them, or change same_relay in the baseline's [relay] table.",
+};
+pub const RELAY_SHARED: Kind = Kind {
+    code: "MD166",
+    name: "relay-shared",
+    severity: Severity::Error,
+    category: CATEGORY,
+    remedy: "The standard says these environments use separate relays (e.g. staging must not send through production's): point smtphosts at the environment's own relay, or change separate_relay in the baseline's [relay] table.",
+};
+
 /// Finding codes raised by the relay checks.
 pub const KINDS: &[Kind] = &[
     UNREACHABLE,
@@ -136,6 +155,8 @@ pub const KINDS: &[Kind] = &[
     OAUTH_ISSUER_UNUSABLE,
     OAUTH_DISCONNECTED,
     BASIC_AUTH_RETIRED,
+    RELAY_DIFFERS,
+    RELAY_SHARED,
 ];
 
 #[cfg(test)]

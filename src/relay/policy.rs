@@ -20,6 +20,10 @@ pub struct RelayPolicy {
     pub min_tls_version: Option<(u8, String)>,
     /// A certificate expiring within this many days is MD157; 0 = no warning.
     pub cert_expiry_warning_days: u32,
+    /// Groups of environments whose relays must offer the same facts (MD165).
+    pub same_relay: Vec<Vec<String>>,
+    /// Groups of environments that must not share a relay (MD166).
+    pub separate_relay: Vec<Vec<String>>,
 }
 
 impl Default for RelayPolicy {
@@ -29,6 +33,8 @@ impl Default for RelayPolicy {
             plain_allowed_networks: Vec::new(),
             min_tls_version: None,
             cert_expiry_warning_days: 21,
+            same_relay: Vec::new(),
+            separate_relay: Vec::new(),
         }
     }
 }
@@ -46,6 +52,8 @@ struct Raw {
     plain_allowed_networks: Option<Vec<Spanned<String>>>,
     min_tls_version: Option<Spanned<String>>,
     cert_expiry_warning_days: Option<Spanned<i64>>,
+    same_relay: Option<Vec<Spanned<Vec<String>>>>,
+    separate_relay: Option<Vec<Spanned<Vec<String>>>>,
 }
 
 impl RelayPolicy {
@@ -121,6 +129,22 @@ impl RelayPolicy {
             }
             p.cert_expiry_warning_days = n as u32;
         }
+        for (key, groups, into) in [
+            ("same_relay", &raw.same_relay, &mut p.same_relay),
+            ("separate_relay", &raw.separate_relay, &mut p.separate_relay),
+        ] {
+            for g in groups.iter().flatten() {
+                if g.get_ref().len() < 2 {
+                    return Err(invalid(
+                        g.span().start,
+                        format!(
+                            "[relay] {key}: a group names at least two environments, e.g. [\"production\", \"staging\"]"
+                        ),
+                    ));
+                }
+                into.push(g.get_ref().clone());
+            }
+        }
         Ok(p)
     }
 }
@@ -146,6 +170,8 @@ mod tests {
 
     #[test]
     fn values_override_defaults() {
+        let p = parse("separate_relay = [[\"production\", \"staging\"]]\n").unwrap();
+        assert_eq!(p.separate_relay, [["production", "staging"]]);
         let p = parse("require_tls = true\nplain_allowed_networks = [\"10.0.0.0/8\"]\nmin_tls_version = \"1.2\"\ncert_expiry_warning_days = 30\n").unwrap();
         assert!(p.require_tls);
         assert_eq!(p.plain_allowed_networks.len(), 1);
@@ -168,6 +194,8 @@ mod tests {
         assert!(err.contains("plain_allowed_networks"), "{err}");
         let err = parse("cert_expiry_warning_days = 400\n").unwrap_err();
         assert!(err.contains("out of range"), "{err}");
+        let err = parse("same_relay = [[\"production\"]]\n").unwrap_err();
+        assert!(err.contains("same_relay") && err.contains("two"), "{err}");
         let err = parse("require_tls = \"yes\"\n").unwrap_err();
         assert!(err.starts_with("baseline/mail.toml:7:"), "{err}");
     }

@@ -157,5 +157,10 @@ pub async fn relay_external(
             detail,
         });
     }
+    run.findings.extend(super::check_groups(
+        &run.relay,
+        &policy.same_relay,
+        &policy.separate_relay,
+    ));
     Ok(run)
 }
