@@ -196,6 +196,9 @@ pub struct PullArgs {
     /// Pull only shard I of N: a stable subset of the environments
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Also ask each site to probe its relays; with -o, write their facts to relay/<env>.json there
+    #[arg(long)]
+    pub relay: bool,
 }
 
 #[derive(Debug, Args)]

@@ -13,12 +13,14 @@ mod evaluate;
 mod model;
 mod policy;
 mod run;
+mod text;
 
 pub use compare::{check_groups, differences, facts};
 pub use evaluate::{evaluate, tls_rank};
 pub use model::EnvironmentRelay;
 pub use policy::RelayPolicy;
 pub use run::{RelayRun, Unavailable, fetch, fetch_many, relay_external};
+pub use text::describe;
 
 use crate::findings::{Kind, Severity};
 

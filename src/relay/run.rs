@@ -43,12 +43,10 @@ pub async fn fetch(env: &Environment, now: Timestamp) -> Result<EnvironmentRelay
             "{}: local_maildrift_probe_relay is not available ({e}); upgrade local_maildrift on the site to probe its relay",
             env.name
         ))),
-        Err(MoodleError::Moodle { errorcode, .. }) if errorcode == "invalidrecord" => {
-            Err(Unavailable::OldPlugin(format!(
-                "{}: the site's local_maildrift has no local_maildrift_probe_relay; upgrade the plugin to probe its relay",
-                env.name
-            )))
-        }
+        Err(MoodleError::PluginMissing { .. }) => Err(Unavailable::OldPlugin(format!(
+            "{}: the site's local_maildrift has no local_maildrift_probe_relay; upgrade the plugin to probe its relay",
+            env.name
+        ))),
         Err(e) => Err(Unavailable::Failed(e.to_string())),
     }
 }
