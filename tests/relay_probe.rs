@@ -5,149 +5,17 @@
 //! Needs `php` (with openssl) and `/usr/bin/python3` with aiosmtpd. Without them the tests say
 //! so and pass, except under CI=true, where they fail.
 
-use std::io::{BufRead, BufReader};
+mod relay_common;
+
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use jiff::{Timestamp, ToSpan};
+use jiff::Timestamp;
 use maildrift::moodle::protocol::RelayFacts;
 use maildrift::relay::{EnvironmentRelay, RelayPolicy, evaluate};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-
-const PYTHON: &str = "/usr/bin/python3";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Whether the real servers and PHP are here; skips visibly, or fails under CI=true.
-fn tools_present(test: &str) -> bool {
-    let php = Command::new("php")
-        .args(["-r", "exit(extension_loaded('openssl') ? 0 : 1);"])
-        .status()
-        .is_ok_and(|s| s.success());
-    let aiosmtpd = Command::new(PYTHON)
-        .args(["-c", "import aiosmtpd"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if php && aiosmtpd {
-        return true;
-    }
-    let msg = format!(
-        "{test}: SKIPPED: needs php-cli with openssl (found: {php}) and python3-aiosmtpd (found: {aiosmtpd}); apt-get install php-cli python3-aiosmtpd"
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}");
-    }
-    eprintln!("{msg}");
-    false
-}
-
-struct Pki {
-    dir: tempfile::TempDir,
-    issuer: Issuer<'static, KeyPair>,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "maildrift relay test CA");
-        let key = KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("ca.pem"), cert.pem()).unwrap();
-        Pki {
-            dir,
-            issuer: Issuer::new(params, key),
-        }
-    }
-
-    fn ca(&self) -> PathBuf {
-        self.dir.path().join("ca.pem")
-    }
-
-    /// A leaf for `names`, valid from `from` to `until` days relative to today; returns (cert, key).
-    fn leaf(&self, label: &str, names: &[&str], from: i64, until: i64) -> (PathBuf, PathBuf) {
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let mut params = CertificateParams::new(names).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("{label} relay"));
-        let day = |d: i64| {
-            let date = Timestamp::now()
-                .checked_add((d * 24).hours())
-                .unwrap()
-                .to_zoned(jiff::tz::TimeZone::UTC)
-                .date();
-            rcgen::date_time_ymd(date.year().into(), date.month() as u8, date.day() as u8)
-        };
-        params.not_before = day(from);
-        params.not_after = day(until);
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        let (c, k) = (
-            self.dir.path().join(format!("{label}.pem")),
-            self.dir.path().join(format!("{label}.key")),
-        );
-        std::fs::write(&c, cert.pem()).unwrap();
-        std::fs::write(&k, key.serialize_pem()).unwrap();
-        (c, k)
-    }
-}
-
-/// One aiosmtpd server; stopped (stdin closed, then killed) when dropped.
-struct Relay {
-    child: Child,
-    port: u16,
-}
-
-impl Relay {
-    fn start(tls: &str, cert: Option<&(PathBuf, PathBuf)>, auth: bool) -> Relay {
-        Relay::start_with(tls, cert, auth, &[])
-    }
-
-    fn start_with(
-        tls: &str,
-        cert: Option<&(PathBuf, PathBuf)>,
-        auth: bool,
-        extra: &[&str],
-    ) -> Relay {
-        let mut cmd = Command::new(PYTHON);
-        cmd.arg(root().join("tests/support/smtp_relay.py"))
-            .args(["--tls", tls])
-            .args(extra);
-        if let Some((c, k)) = cert {
-            cmd.arg("--cert").arg(c).arg("--key").arg(k);
-        }
-        if auth {
-            cmd.arg("--auth");
-        }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start aiosmtpd");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().parse().expect("aiosmtpd printed its port");
-        Relay { child, port }
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use relay_common::{Pki, Relay, root, tools_present};
 
 /// Runs the plugin's probe with php-cli; `ca` becomes PHP's CA store (openssl.cafile),
 /// `None` leaves the system's store, which does not know the test CA.
