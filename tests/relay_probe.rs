@@ -464,3 +464,66 @@ fn same_relay_groups_are_md165_when_relays_differ_and_separate_groups_md166_when
     assert!(names.contains(&"relay 1 auth"), "{names:?}");
     assert!(names.contains(&"relay 1 tls"), "{names:?}");
 }
+
+#[test]
+fn smtphosts_are_parsed_like_moodles_mailer() {
+    if !tools_present("smtphosts_are_parsed_like_moodles_mailer") {
+        return;
+    }
+    let code = r#"
+        require 'moodle/local_maildrift/classes/local/relay/hosts.php';
+        echo json_encode(\local_maildrift\local\relay\hosts::parse($argv[1], $argv[2]));
+    "#;
+    let parse = |hosts: &str, secure: &str| -> serde_json::Value {
+        let out = Command::new("php")
+            .current_dir(root())
+            .args([
+                "-d",
+                "display_errors=stderr",
+                "-r",
+                code,
+                "--",
+                hosts,
+                secure,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let h = parse(
+        "relay.example.org; ssl://smtps.example.org:465 ;[2001:db8::25]:587;bad host",
+        "tls",
+    );
+    let summary: Vec<(String, i64, String, bool)> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["host"].as_str().unwrap().to_string(),
+                e["port"].as_i64().unwrap(),
+                e["mode"].as_str().unwrap().to_string(),
+                e["valid"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            // No port: PHPMailer's 25, even with TLS.
+            ("relay.example.org".into(), 25, "starttls".into(), true),
+            // The ssl:// prefix overrides smtpsecure.
+            ("smtps.example.org".into(), 465, "implicit".into(), true),
+            ("2001:db8::25".into(), 587, "starttls".into(), true),
+            ("bad host".into(), 25, "starttls".into(), false),
+        ]
+    );
+    assert_eq!(parse("relay:2525", "")[0]["mode"], "none");
+    assert_eq!(parse("relay:2525", "ssl")[0]["mode"], "implicit");
+    assert_eq!(parse(" ; ", "").as_array().unwrap().len(), 0);
+}

@@ -245,6 +245,9 @@ fn probe_through_the_site(site: &str) {
     );
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(report["relay"][0]["environment"], "production");
+    // Asked again within the minute, the plugin answers from its cache instead of probing.
+    assert_eq!(report["relay"][0]["cached"], true);
+    assert_eq!(relay["cached"], false);
     assert_eq!(codes(&report["findings"]), ["MD152", "MD155", "MD157"]);
     let run = report["checks"]
         .as_array()
