@@ -134,7 +134,7 @@ fn codes(findings: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["category"] == "relay")
+        .filter(|f| f["category"] == "relay-probe")
         .map(|f| f["code"].as_str().unwrap().to_string())
         .collect();
     c.sort();
@@ -253,8 +253,8 @@ fn probe_through_the_site(site: &str) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["check"] == "relay")
-        .expect("a relay check");
+        .find(|c| c["check"] == "relay-probe")
+        .expect("a relay-probe check");
     assert_eq!(run["state"], "failed");
 }
 

@@ -25,7 +25,7 @@ pub use text::describe;
 use crate::findings::{Kind, Severity};
 
 /// Category of the relay findings; also the name of their [`crate::report::CheckRun`].
-pub const CATEGORY: &str = "relay";
+pub const CATEGORY: &str = "relay-probe";
 
 pub const UNREACHABLE: Kind = Kind {
     code: "MD151",
