@@ -141,30 +141,9 @@ fn codes(findings: &Value) -> Vec<String> {
     c
 }
 
-fn probe_through_the_site(site: &str) {
-    let pki = Pki::new();
-    // Valid for the name Moodle connects to, but from a CA the server's store does not hold,
-    // and close to its end.
-    let leaf = pki.leaf("site", &["localhost"], -30, 5);
-    let tls = Relay::start("starttls", Some(&leaf), true);
-    let plain = Relay::start("none", None, false);
-
-    let _restore = Restore {
-        site: site.to_string(),
-        saved: ["smtphosts", "smtpsecure", "smtpuser", "smtpauthtype"]
-            .into_iter()
-            .map(|n| (n, cfg_get(site, n)))
-            .collect(),
-    };
-    cfg_set(
-        site,
-        "smtphosts",
-        Some(&format!("localhost:{};127.0.0.1:{}", tls.port, plain.port)),
-    );
-    cfg_set(site, "smtpsecure", Some("tls"));
-    cfg_set(site, "smtpuser", Some("moodle-relay"));
-    cfg_set(site, "smtpauthtype", Some("LOGIN"));
-
+/// A web service account holding only `local/maildrift:viewconfig`, and a folder with a
+/// config for the site (environment `production`) and a baseline asking for TLS 1.2.
+fn account_and_config(site: &str) -> (tempfile::TempDir, String) {
     let helper = root().join(".ci/moodle/wsaccount.php");
     let helper = if helper.is_file() {
         helper
@@ -196,6 +175,35 @@ fn probe_through_the_site(site: &str) {
         "schema = \"maildrift.baseline/1\"\n[standard]\nname = \"relay\"\nowner = \"mail team\"\n[relay]\nrequire_tls = true\nmin_tls_version = \"1.2\"\n",
     )
     .unwrap();
+
+    (dir, token)
+}
+
+fn probe_through_the_site(site: &str) {
+    let pki = Pki::new();
+    // Valid for the name Moodle connects to, but from a CA the server's store does not hold,
+    // and close to its end.
+    let leaf = pki.leaf("site", &["localhost"], -30, 5);
+    let tls = Relay::start("starttls", Some(&leaf), true);
+    let plain = Relay::start("none", None, false);
+
+    let _restore = Restore {
+        site: site.to_string(),
+        saved: ["smtphosts", "smtpsecure", "smtpuser", "smtpauthtype"]
+            .into_iter()
+            .map(|n| (n, cfg_get(site, n)))
+            .collect(),
+    };
+    cfg_set(
+        site,
+        "smtphosts",
+        Some(&format!("localhost:{};127.0.0.1:{}", tls.port, plain.port)),
+    );
+    cfg_set(site, "smtpsecure", Some("tls"));
+    cfg_set(site, "smtpuser", Some("moodle-relay"));
+    cfg_set(site, "smtpauthtype", Some("LOGIN"));
+
+    let (dir, token) = account_and_config(site);
 
     let (code, health, stderr) = maildrift(
         dir.path(),
@@ -256,6 +264,91 @@ fn probe_through_the_site(site: &str) {
         .find(|c| c["check"] == "relay-probe")
         .expect("a relay-probe check");
     assert_eq!(run["state"], "failed");
+}
+
+fn xoauth2_state_through_the_site(site: &str) {
+    let relay = Relay::start("none", None, false);
+    let _restore = Restore {
+        site: site.to_string(),
+        saved: [
+            "smtphosts",
+            "smtpsecure",
+            "smtpuser",
+            "smtpauthtype",
+            "smtpoauthservice",
+        ]
+        .into_iter()
+        .map(|n| (n, cfg_get(site, n)))
+        .collect(),
+    };
+    cfg_set(
+        site,
+        "smtphosts",
+        Some(&format!("127.0.0.1:{}", relay.port)),
+    );
+    cfg_set(site, "smtpsecure", Some(""));
+    cfg_set(site, "smtpuser", Some("mailer@example.org"));
+    cfg_set(site, "smtpauthtype", Some("XOAUTH2"));
+    let issuer = |enabled: &str| -> String {
+        let out = php(
+            site,
+            &[
+                root()
+                    .join("tests/support/oauth_issuer.php")
+                    .to_str()
+                    .unwrap(),
+                &format!("--enabled={enabled}"),
+            ],
+        );
+        assert!(out.status.success(), "oauth_issuer.php: {}", both(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let (dir, token) = account_and_config(site);
+    let oauth_codes = |json: &Value| -> Vec<String> {
+        codes(&json["findings"])
+            .into_iter()
+            .filter(|c| c == "MD162" || c == "MD163")
+            .collect()
+    };
+    let health = || maildrift(dir.path(), &token, &["health", "--format", "json"]).1;
+
+    // An enabled issuer with a client but no connected system account.
+    let id = issuer("1");
+    cfg_set(site, "smtpoauthservice", Some(&id));
+    let h = health();
+    let oauth = &h["environments"][0]["relay"]["oauth"];
+    assert_eq!(oauth["exists"], true, "{oauth}");
+    assert_eq!(oauth["enabled"], true);
+    assert_eq!(oauth["configured"], true);
+    assert_eq!(oauth["connected"], false);
+    assert_eq!(oauth["name"], "maildrift relay test");
+    assert!(
+        !h.to_string().contains("maildrift-test-secret"),
+        "the client secret leaked"
+    );
+    assert_eq!(oauth_codes(&h), ["MD163"]);
+
+    issuer("0");
+    assert_eq!(oauth_codes(&health()), ["MD162"]);
+
+    cfg_set(site, "smtpoauthservice", Some("987654"));
+    let h = health();
+    assert_eq!(h["environments"][0]["relay"]["oauth"]["exists"], false);
+    assert_eq!(oauth_codes(&h), ["MD162"]);
+}
+
+mod xoauth2_state_through_real_moodle {
+    #[test]
+    #[ignore = "needs real Moodle sites (.ci/moodle/site.sh, MAILDRIFT_REAL_MOODLE=1)"]
+    fn moodle_4_5() {
+        super::xoauth2_state_through_the_site(&super::site_name("MAILDRIFT_MOODLE_45", "4.5"));
+    }
+
+    #[test]
+    #[ignore = "needs real Moodle sites (.ci/moodle/site.sh, MAILDRIFT_REAL_MOODLE=1)"]
+    fn moodle_5_1() {
+        super::xoauth2_state_through_the_site(&super::site_name("MAILDRIFT_MOODLE_51", "5.1"));
+    }
 }
 
 mod relay_probe_through_real_moodle {
