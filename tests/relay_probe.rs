@@ -527,3 +527,38 @@ fn smtphosts_are_parsed_like_moodles_mailer() {
     assert_eq!(parse("relay:2525", "ssl")[0]["mode"], "implicit");
     assert_eq!(parse(" ; ", "").as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn hung_relays_cannot_stretch_the_probe_past_its_budget() {
+    if !tools_present("hung_relays_cannot_stretch_the_probe_past_its_budget") {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung = listener.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for s in listener.incoming().take(4).flatten() {
+            open.push(s);
+        }
+        std::thread::sleep(Duration::from_secs(10));
+        drop(open);
+    });
+    let good = Relay::start("none", None, false);
+    let started = Instant::now();
+    // Timeouts of 1.5 s: the budget is 4.5 s, one hung relay costs 3 s.
+    let facts = probe(
+        &format!("127.0.0.1:{hung};127.0.0.1:{hung};127.0.0.1:{}", good.port),
+        "",
+        None,
+    );
+    let took = started.elapsed();
+    let stages: Vec<&str> = facts.iter().map(|f| f.stage.as_str()).collect();
+    assert_eq!(stages, ["reply", "reply", "budget"]);
+    assert!(took < Duration::from_secs(9), "took {took:?}");
+    // The unprobed relay raises nothing of its own; the hung ones say what happened.
+    assert_eq!(
+        codes(&env(facts, "", "", false), &RelayPolicy::default()),
+        ["MD151", "MD151"]
+    );
+    drop(held);
+}

@@ -77,6 +77,10 @@ fn relay_findings(
         .actual(how)));
     }
 
+    if relay.stage == "budget" {
+        // Not probed: the relays before it took the probe's time; their findings say why.
+        return;
+    }
     if relay.stage == "invalidhost" {
         out.push(at(Finding::new(
             &super::UNREACHABLE,

@@ -54,6 +54,17 @@ pub fn describe(r: &EnvironmentRelay) -> String {
                         "not offered"
                     }
                 ));
+                // SIZE with its limit, 8BITMIME, SMTPUTF8, PIPELINING, ...: what the relay
+                // announced, AUTH aside (shown above).
+                let ext: Vec<&str> = f
+                    .extensions
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|e| !e.to_ascii_uppercase().starts_with("AUTH"))
+                    .collect();
+                if !ext.is_empty() {
+                    out.push_str(&format!("    extensions: {}\n", ext.join(", ")));
+                }
             }
         }
         if let Some(o) = &r.oauth {

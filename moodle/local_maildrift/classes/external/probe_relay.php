@@ -49,7 +49,7 @@ class probe_relay extends external_api {
     /** How long an answer is reused. */
     const CACHE_SECONDS = 60;
     /** Seconds for the TCP connection and for each reply or handshake. */
-    const TIMEOUT = 5.0;
+    const TIMEOUT = 4.0;
 
     /**
      * Parameters: none.
@@ -169,7 +169,7 @@ class probe_relay extends external_api {
             'port' => new external_value(PARAM_INT, 'Port (25 when the entry has none, as in Moodle)'),
             'mode' => new external_value(PARAM_ALPHA, 'none, starttls or implicit'),
             'reachable' => new external_value(PARAM_BOOL, 'Whether an SMTP server answered'),
-            'stage' => new external_value(PARAM_ALPHA, 'Where the probe failed: connect, reply, greeting, ehlo, starttls, tls, invalidhost; empty when it did not'),
+            'stage' => new external_value(PARAM_ALPHA, 'Where the probe failed: connect, reply, greeting, ehlo, starttls, tls, invalidhost; budget when it was not probed for lack of time; empty when it did not'),
             'error' => new external_value(PARAM_RAW, 'Why, empty when nothing failed'),
             'address' => new external_value(PARAM_RAW, 'IP address connected to'),
             'ehloname' => new external_value(PARAM_RAW, 'Name sent with EHLO'),

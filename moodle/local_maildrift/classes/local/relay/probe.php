@@ -66,10 +66,29 @@ class probe {
      */
     public function run(string $smtphosts, string $smtpsecure): array {
         $out = [];
+        $deadline = microtime(true) + $this->budget();
         foreach (array_slice(hosts::parse($smtphosts, $smtpsecure), 0, self::MAX_HOSTS) as $relay) {
+            if (microtime(true) > $deadline) {
+                // The caller's web request must end before the client gives up on it.
+                $skipped = $this->probe_host(['valid' => false] + $relay);
+                $skipped['stage'] = 'budget';
+                $skipped['error'] = 'not probed: the relays before it used up the probe\'s time';
+                $out[] = $skipped;
+                continue;
+            }
             $out[] = $this->probe_host($relay);
         }
         return $out;
+    }
+
+    /**
+     * Seconds after which no further relay is started: one dead relay's worth (connection,
+     * greeting, the other mode's handshake), so the whole probe stays within twice that.
+     *
+     * @return float
+     */
+    private function budget(): float {
+        return $this->connecttimeout + 2 * $this->readtimeout;
     }
 
     /**
@@ -197,7 +216,8 @@ class probe {
             }
             return $session;
         } catch (probe_failure $e) {
-            $session->close();
+            // After a timeout or a broken handshake there is no session to QUIT.
+            $session->close(!in_array($e->stage, ['reply', 'tls'], true));
             throw $e;
         }
     }
@@ -260,7 +280,7 @@ class probe {
         } catch (probe_failure $e) {
             return '';
         } finally {
-            $session->close();
+            $session->close(false);
         }
     }
 

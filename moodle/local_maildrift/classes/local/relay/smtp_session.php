@@ -191,13 +191,18 @@ class smtp_session {
     }
 
     /**
-     * Says QUIT (ignoring the answer) and closes. Safe to call twice.
+     * Closes the connection, saying QUIT first when the session is in order ($quit); a relay
+     * that stopped answering is not waited for again. Safe to call twice.
+     *
+     * @param bool $quit
      */
-    public function close(): void {
+    public function close(bool $quit = true): void {
         if (is_resource($this->fp)) {
-            $this->set_timeout(min($this->readtimeout, 2.0));
-            @fwrite($this->fp, "QUIT\r\n");
-            @fgets($this->fp, self::MAX_LINE);
+            if ($quit) {
+                $this->set_timeout(min($this->readtimeout, 1.0));
+                @fwrite($this->fp, "QUIT\r\n");
+                @fgets($this->fp, self::MAX_LINE);
+            }
             @fclose($this->fp);
         }
     }
