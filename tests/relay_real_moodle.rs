@@ -11,6 +11,7 @@ mod relay_common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
 
 use relay_common::{Pki, Relay, root};
 use serde_json::Value;
@@ -74,6 +75,12 @@ impl Drop for Restore {
             cfg_set(&self.site, name, value.as_deref());
         }
     }
+}
+
+/// The cases change a site's mail settings: one at a time.
+fn turn() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn site_name(var: &str, version: &str) -> String {
@@ -341,12 +348,14 @@ mod xoauth2_state_through_real_moodle {
     #[test]
     #[ignore = "needs real Moodle sites (.ci/moodle/site.sh, MAILDRIFT_REAL_MOODLE=1)"]
     fn moodle_4_5() {
+        let _turn = super::turn();
         super::xoauth2_state_through_the_site(&super::site_name("MAILDRIFT_MOODLE_45", "4.5"));
     }
 
     #[test]
     #[ignore = "needs real Moodle sites (.ci/moodle/site.sh, MAILDRIFT_REAL_MOODLE=1)"]
     fn moodle_5_1() {
+        let _turn = super::turn();
         super::xoauth2_state_through_the_site(&super::site_name("MAILDRIFT_MOODLE_51", "5.1"));
     }
 }
@@ -355,12 +364,14 @@ mod relay_probe_through_real_moodle {
     #[test]
     #[ignore = "needs real Moodle sites (.ci/moodle/site.sh, MAILDRIFT_REAL_MOODLE=1)"]
     fn moodle_4_5() {
+        let _turn = super::turn();
         super::probe_through_the_site(&super::site_name("MAILDRIFT_MOODLE_45", "4.5"));
     }
 
     #[test]
     #[ignore = "needs real Moodle sites (.ci/moodle/site.sh, MAILDRIFT_REAL_MOODLE=1)"]
     fn moodle_5_1() {
+        let _turn = super::turn();
         super::probe_through_the_site(&super::site_name("MAILDRIFT_MOODLE_51", "5.1"));
     }
 }
