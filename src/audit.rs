@@ -28,6 +28,7 @@ pub struct External {
     pub dns: Vec<crate::dns::EnvironmentDns>,
     pub evidence: Vec<EvidenceLink>,
     pub health: Vec<crate::health::EnvironmentHealth>,
+    pub relay: Vec<crate::relay::EnvironmentRelay>,
 }
 
 #[derive(Debug, Clone)]
@@ -155,6 +156,7 @@ pub fn build(
         evidence,
         dns: external.dns,
         health: external.health,
+        relay: external.relay,
         summary,
     }
 }

@@ -24,6 +24,7 @@ pub mod init;
 pub mod location;
 pub mod moodle;
 pub mod output;
+pub mod relay;
 pub mod report;
 pub mod sanitise;
 pub mod snapshot;

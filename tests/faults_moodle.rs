@@ -59,6 +59,7 @@ fn check(w: &World) -> (Out, Value, Duration) {
         "check",
         "--no-dns",
         "--no-health",
+        "--no-relay",
         "--format",
         "json",
         "-o",

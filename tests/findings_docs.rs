@@ -21,10 +21,11 @@ fn finding_codes_are_unique() {
 #[test]
 fn every_finding_code_is_documented() {
     let all = format!(
-        "{}{}{}",
+        "{}{}{}{}",
         docs("findings.md"),
         docs("findings-dns.md"),
-        docs("findings-health.md")
+        docs("findings-health.md"),
+        docs("findings-relay.md")
     );
     for k in catalogue::all() {
         assert!(

@@ -396,6 +396,33 @@ fn rendered_reports_match_the_report_schema() {
 }
 
 #[test]
+fn a_report_with_relay_facts_matches_the_report_schema() {
+    let facts = r#"{"entry":"localhost:2525","host":"localhost","port":2525,"mode":"starttls","reachable":true,"stage":"","error":"","address":"127.0.0.1","ehloname":"moodle","greeting":"220 relay.test ESMTP","starttlsoffered":true,"extensions":["SIZE 33554432","8BITMIME","AUTH LOGIN PLAIN"],"authmechanisms":["LOGIN","PLAIN"],"portspeaks":"","tls":{"protocol":"TLSv1.3","cipher":"TLS_AES_256_GCM_SHA384","bits":256},"cert":{"present":true,"subject":"CN=localhost","issuer":"CN=Test CA","sans":["DNS:localhost"],"validfrom":1796136941,"validto":1797000941,"namematches":true,"verified":false,"verifyerror":"certificate verify failed"},"durationms":212}"#;
+    let oauth = r#"{"checked":true,"serviceid":3,"exists":true,"name":"Microsoft","enabled":true,"configured":true,"connected":false,"accountmodified":0,"tokenexpires":0,"tokenmodified":0,"refreshlastrun":0,"refreshfailing":false}"#;
+    let relay = |oauth: Option<&str>| maildrift::relay::EnvironmentRelay {
+        environment: "production".into(),
+        probed_at: jiff::Timestamp::from_second(1796138821).unwrap(),
+        cached: true,
+        smtphosts: "localhost:2525".into(),
+        smtpsecure: "tls".into(),
+        smtpauthtype: "XOAUTH2".into(),
+        smtpuser_set: true,
+        relays: vec![serde_json::from_str(facts).unwrap()],
+        oauth: oauth.map(|o| serde_json::from_str(o).unwrap()),
+    };
+    let mut r = fx::report();
+    r.relay = vec![relay(Some(oauth)), relay(None)];
+    validate(
+        "report.schema.json",
+        &[json_of(&render::report(
+            &r,
+            Format::Json,
+            &Style::default(),
+        ))],
+    );
+}
+
+#[test]
 fn the_schema_check_catches_missing_unknown_and_mistyped_fields() {
     let good = json_of(&render::report(
         &fx::report(),
@@ -473,7 +500,7 @@ fn serialised_snapshots_match_the_snapshot_schema() {
 /// with the strict check above this pins the schemas to the serde output both ways.
 #[test]
 fn schemas_require_every_property_serde_always_writes() {
-    const OPTIONAL: &[&str] = &["waived_by", "dkim"];
+    const OPTIONAL: &[&str] = &["waived_by", "dkim", "relay"];
     fn walk(v: &Value, file: &str) {
         if let Value::Object(map) = v {
             if let Some(Value::Object(props)) = map.get("properties") {

@@ -80,6 +80,8 @@ struct Raw {
     #[serde(default)]
     health: Option<toml::Value>,
     #[serde(default)]
+    relay: Option<toml::Value>,
+    #[serde(default)]
     exceptions: Vec<Spanned<RawException>>,
 }
 
@@ -151,6 +153,8 @@ pub struct Baseline {
     pub dns: Option<toml::Value>,
     /// The `[health]` table, interpreted by the health checks.
     pub health: Option<toml::Value>,
+    /// The `[relay]` table, interpreted by the relay checks.
+    pub relay: Option<toml::Value>,
     pub exceptions: Vec<Exception>,
 }
 
@@ -355,6 +359,7 @@ impl Baseline {
             may_differ,
             dns: raw.dns,
             health: raw.health,
+            relay: raw.relay,
             exceptions,
         })
     }

@@ -148,6 +148,9 @@ pub struct CheckArgs {
     /// Skip the queue and delivery health checks of live environments
     #[arg(long)]
     pub no_health: bool,
+    /// Skip the relay probe (local_maildrift_probe_relay) of live environments
+    #[arg(long)]
+    pub no_relay: bool,
     /// Folder of test-mail evidence records [default: `evidence_dir` in the config, or ./evidence]
     #[arg(long, value_name = "DIR")]
     pub evidence_dir: Option<PathBuf>,
@@ -202,6 +205,9 @@ pub struct PullArgs {
     /// Pull only shard I of N: a stable subset of the environments
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Also ask each site to probe its relays; with -o, write their facts to relay/<env>.json there
+    #[arg(long)]
+    pub relay: bool,
 }
 
 #[derive(Debug, Args)]
@@ -215,6 +221,9 @@ pub struct DiffArgs {
     /// Output format
     #[arg(short, long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Also compare what the two sites' relays offer them (live environments; table or markdown)
+    #[arg(long)]
+    pub relay: bool,
 }
 
 #[derive(Debug, Subcommand)]

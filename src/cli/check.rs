@@ -54,20 +54,25 @@ pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
     } else {
         super::dns::run(&config, &args.dns, baseline.as_ref(), &collected, jobs).await?
     };
+    // A site that could not be read is already reported; asking it again would only
+    // double the time a dead site costs.
+    let readable: Vec<Target> = targets
+        .iter()
+        .filter(|t| {
+            collected
+                .iter()
+                .any(|c| c.name == t.name() && c.result.is_ok())
+        })
+        .cloned()
+        .collect();
     if !args.no_health {
         let evidence_dir = crate::evidence::resolve_dir(args.evidence_dir.as_deref(), &config);
-        // A site that could not be read is already reported; asking it again would only
-        // double the time a dead site costs.
-        let readable: Vec<Target> = targets
-            .iter()
-            .filter(|t| {
-                collected
-                    .iter()
-                    .any(|c| c.name == t.name() && c.result.is_ok())
-            })
-            .cloned()
-            .collect();
         crate::health::health_external(&readable, baseline.as_ref(), &evidence_dir, jobs, now)
+            .await?
+            .merge_into(&mut external);
+    }
+    if !args.no_relay {
+        crate::relay::relay_external(&readable, baseline.as_ref(), jobs, now)
             .await?
             .merge_into(&mut external);
     }

@@ -47,6 +47,23 @@ pub async fn run(g: &Global, args: &DiffArgs) -> crate::Result<u8> {
         })
     };
     let targets = vec![target(&args.left)?, target(&args.right)?];
+    if args.relay {
+        if !matches!(
+            args.format,
+            render::Format::Table | render::Format::Markdown
+        ) {
+            return Err(crate::Error::Usage(
+                "--relay adds a section for people: use it with --format table or markdown".into(),
+            ));
+        }
+        if let Some(Target::File { name, .. }) =
+            targets.iter().find(|t| matches!(t, Target::File { .. }))
+        {
+            return Err(crate::Error::Usage(format!(
+                "{name} is a snapshot file: --relay needs two live environments (the sites probe their relays)"
+            )));
+        }
+    }
     let mut collected = collect::collect(
         &targets,
         &collect::Options {
@@ -70,15 +87,83 @@ pub async fn run(g: &Global, args: &DiffArgs) -> crate::Result<u8> {
         }
     };
     let d = diff::diff(&left, &right);
-    emit(
-        &render::diff(&d, args.format, &output::stdout_style(g)),
-        None,
-    )?;
-    Ok(if d.is_empty() {
+    let mut text = render::diff(&d, args.format, &output::stdout_style(g));
+    let mut relay_differs = false;
+    if args.relay {
+        let envs: Vec<crate::config::Environment> = targets
+            .iter()
+            .filter_map(|t| match t {
+                Target::Live(e) => Some(e.clone()),
+                Target::File { .. } => None,
+            })
+            .collect();
+        let now = output::now()?;
+        let mut got = crate::relay::fetch_many(&envs, 2, now).await;
+        let (r, l) = (got.pop(), got.pop());
+        let (l, r) = match (l, r) {
+            (Some((_, Ok(l))), Some((_, Ok(r)))) => (l, r),
+            (l, r) => {
+                let errors: Vec<String> = [l, r]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(_, res)| res.err().map(|e| e.to_string()))
+                    .collect();
+                return Err(crate::Error::Usage(errors.join("\nmaildrift: error: ")));
+            }
+        };
+        let diffs = crate::relay::differences(&l, &r);
+        relay_differs = !diffs.is_empty();
+        text.push_str(&relay_section(
+            &l.environment,
+            &r.environment,
+            &diffs,
+            args.format,
+        ));
+    }
+    emit(&text, None)?;
+    Ok(if d.is_empty() && !relay_differs {
         exit::CLEAN
     } else {
         exit::DRIFT
     })
+}
+
+/// The relay facts that differ, as a table or Markdown section.
+fn relay_section(
+    left: &str,
+    right: &str,
+    diffs: &[(String, Option<String>, Option<String>)],
+    format: render::Format,
+) -> String {
+    let md = format == render::Format::Markdown;
+    let mut out = if md {
+        format!("\n## Relay facts ({left} vs {right})\n\n")
+    } else {
+        format!("\nRelay facts, as each Moodle server sees its relay ({left} vs {right}):\n")
+    };
+    if diffs.is_empty() {
+        out.push_str(if md {
+            "No differences.\n"
+        } else {
+            "  no differences\n"
+        });
+        return out;
+    }
+    if md {
+        out.push_str(&format!(
+            "| fact | {left} | {right} |\n| --- | --- | --- |\n"
+        ));
+    }
+    for (k, a, b) in diffs {
+        let (a, b) = (a.as_deref().unwrap_or("-"), b.as_deref().unwrap_or("-"));
+        if md {
+            let cell = |v: &str| v.replace('|', "\\|");
+            out.push_str(&format!("| {k} | {} | {} |\n", cell(a), cell(b)));
+        } else {
+            out.push_str(&format!("  {k}\n    - {left}: {a}\n    + {right}: {b}\n"));
+        }
+    }
+    out
 }
 
 /// An argument names a file when it has a path separator or a `.json` ending, or exists.

@@ -50,6 +50,9 @@ pub fn run(args: &ExplainArgs) -> crate::Result<u8> {
 
 /// The documentation page that explains `code` (each area documents its own range).
 fn doc_page(code: &str) -> String {
+    if code.starts_with("MD15") || code.starts_with("MD16") {
+        return "docs/findings-relay.md".to_string();
+    }
     match code.as_bytes().get(2) {
         Some(b'4'..=b'7') => "docs/findings-dns.md".to_string(),
         Some(b'8' | b'9') => "docs/findings-health.md".to_string(),

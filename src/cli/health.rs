@@ -16,6 +16,7 @@ use crate::baseline::Baseline;
 use crate::evidence;
 use crate::findings::{self, Finding, Severity};
 use crate::health::{self, EnvironmentHealth, HealthPolicy, TestmailStatus};
+use crate::relay::{self, EnvironmentRelay, RelayPolicy};
 use crate::report::render::{Style, openmetrics};
 use crate::report::{CheckRun, CheckState, EnvState, EnvironmentStatus, Report, Summary, Tool};
 
@@ -55,6 +56,9 @@ pub struct HealthArgs {
     /// Sites read at once [default: 16, or `jobs` in the config]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Don't ask the sites to probe their relays (local_maildrift_probe_relay)
+    #[arg(long)]
+    pub no_relay: bool,
 }
 
 /// One environment in the JSON output.
@@ -64,6 +68,9 @@ struct EnvOut<'a> {
     state: EnvState,
     error: Option<&'a str>,
     health: Option<&'a EnvironmentHealth>,
+    /// What the site's relays offered it; `None` with `--no-relay` or when the probe failed.
+    relay: Option<&'a EnvironmentRelay>,
+    relay_error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -78,9 +85,17 @@ struct JsonOut<'a> {
 pub async fn run(g: &Global, a: &HealthArgs) -> crate::Result<u8> {
     let config = output::load_config(g)?;
     let baseline_path = a.baseline.clone().or_else(|| config.baseline.clone());
-    let policy = match &baseline_path {
-        Some(p) => HealthPolicy::from_baseline(&Baseline::load(p)?)?,
+    let baseline = match &baseline_path {
+        Some(p) => Some(Baseline::load(p)?),
+        None => None,
+    };
+    let policy = match &baseline {
+        Some(b) => HealthPolicy::from_baseline(b)?,
         None => HealthPolicy::default(),
+    };
+    let relay_policy = match &baseline {
+        Some(b) => RelayPolicy::from_baseline(b)?,
+        None => RelayPolicy::default(),
     };
     let days = a.days.unwrap_or(policy.window_days);
     let now = output::now()?;
@@ -142,8 +157,28 @@ pub async fn run(g: &Global, a: &HealthArgs) -> crate::Result<u8> {
             found.extend(health::evaluate_evidence(name, &ev, &policy, now));
         }
     }
+    let relays = if a.no_relay {
+        Vec::new()
+    } else {
+        relay::fetch_many(&envs, jobs, now).await
+    };
+    let mut relay_failed = 0;
+    for (_, r) in &relays {
+        match r {
+            Ok(facts) => found.extend(relay::evaluate(facts, &relay_policy, now)),
+            Err(e) => {
+                let failure = matches!(e, relay::Unavailable::Failed(_));
+                relay_failed += usize::from(failure);
+                if failure || !g.quiet {
+                    let label = if failure { "error" } else { "note" };
+                    eprintln!("maildrift: {label}: relay probe: {e}");
+                }
+            }
+        }
+    }
+    let relay_of = |name: &str| relays.iter().find(|(n, _)| n == name).map(|(_, r)| r);
     findings::sort(&mut found);
-    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    let failed = results.iter().filter(|(_, r)| r.is_err()).count() + relay_failed;
 
     let format = a.format.unwrap_or(
         if output::default_format() == crate::report::render::Format::Table {
@@ -169,6 +204,10 @@ pub async fn run(g: &Global, a: &HealthArgs) -> crate::Result<u8> {
                         },
                         error: r.as_ref().err().map(String::as_str),
                         health: r.as_ref().ok(),
+                        relay: relay_of(name).and_then(|r| r.as_ref().ok()),
+                        relay_error: relay_of(name)
+                            .and_then(|r| r.as_ref().err())
+                            .map(|e| e.to_string()),
                     })
                     .collect(),
                 findings: &found,
@@ -187,7 +226,13 @@ pub async fn run(g: &Global, a: &HealthArgs) -> crate::Result<u8> {
             } else {
                 output::stdout_style(g)
             };
-            table(&results, &found, days, &style)
+            let mut out = table(&results, &found, days, &style);
+            let facts: Vec<&EnvironmentRelay> =
+                relays.iter().filter_map(|(_, r)| r.as_ref().ok()).collect();
+            for r in facts {
+                out.push_str(&relay::describe(r));
+            }
+            out
         }
     };
     emit(&text, a.output.as_deref())?;
@@ -259,6 +304,7 @@ fn as_report(
             .iter()
             .filter_map(|(_, r)| r.as_ref().ok().cloned())
             .collect(),
+        relay: vec![],
         summary,
     }
 }

@@ -67,8 +67,51 @@ pub async fn run(g: &Global, args: &PullArgs) -> crate::Result<u8> {
             }
         }
     }
-    emit(&summary(&collected, &written), None)?;
-    let failed = collected.iter().filter(|c| c.result.is_err()).count();
+    let mut text = summary(&collected, &written);
+    let mut relay_failed = 0;
+    if args.relay {
+        let pulled: Vec<crate::config::Environment> = targets
+            .iter()
+            .filter_map(|t| match t {
+                Target::Live(e)
+                    if collected
+                        .iter()
+                        .any(|c| c.name == e.name && c.result.is_ok()) =>
+                {
+                    Some(e.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        let now = output::now()?;
+        for (name, r) in crate::relay::fetch_many(&pulled, jobs, now).await {
+            match r {
+                Ok(facts) => {
+                    text.push_str(&crate::relay::describe(&facts));
+                    if let Some(path) = relay_path(args.output.as_deref(), &name, collected.len()) {
+                        if let Some(dir) = path.parent() {
+                            std::fs::create_dir_all(dir).map_err(|source| crate::Error::Write {
+                                path: dir.to_path_buf(),
+                                source,
+                            })?;
+                        }
+                        let mut json = serde_json::to_string_pretty(&facts).map_err(|e| {
+                            crate::Error::Usage(format!("cannot serialise the relay facts: {e}"))
+                        })?;
+                        json.push('\n');
+                        emit(&json, Some(&path))?;
+                        text.push_str(&format!("wrote {}\n", display(&path)));
+                    }
+                }
+                Err(e) => {
+                    relay_failed += usize::from(matches!(e, crate::relay::Unavailable::Failed(_)));
+                    eprintln!("maildrift: error: relay probe: {e}");
+                }
+            }
+        }
+    }
+    emit(&text, None)?;
+    let failed = collected.iter().filter(|c| c.result.is_err()).count() + relay_failed;
     for c in collected.iter().filter(|c| c.result.is_err()) {
         if let Err(e) = &c.result {
             eprintln!("maildrift: error: {e}");
@@ -127,6 +170,19 @@ fn summary(collected: &[Collected], written: &[PathBuf]) -> String {
         text.push_str(&format!("wrote {}\n", display(p)));
     }
     text
+}
+
+/// Where `pull -o` puts an environment's relay facts: `relay/<env>.json` in the snapshot
+/// folder (or beside the single snapshot file), so a `*.json` glob over snapshots never
+/// picks them up.
+fn relay_path(out: Option<&Path>, env: &str, pulled: usize) -> Option<PathBuf> {
+    let out = out?;
+    let dir = if pulled == 1 && !out.is_dir() && out.extension().is_some_and(|e| e == "json") {
+        out.parent().unwrap_or(Path::new(".")).to_path_buf()
+    } else {
+        out.to_path_buf()
+    };
+    Some(dir.join("relay").join(format!("{env}.json")))
 }
 
 fn non_empty(v: &str, default: &str) -> String {

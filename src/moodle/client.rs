@@ -10,8 +10,8 @@ use url::Url;
 use crate::config::Environment;
 use crate::moodle::error::{MoodleError, excerpt};
 use crate::moodle::protocol::{
-    FN_MAIL_CONFIG, FN_MAIL_HEALTH, FN_SEND_TEST_MAIL, FN_SITE_INFO, MailConfig, MailHealth,
-    MoodleException, PLUGIN_PREFIX, SiteInfo, TestMail, capability_for,
+    FN_MAIL_CONFIG, FN_MAIL_HEALTH, FN_PROBE_RELAY, FN_SEND_TEST_MAIL, FN_SITE_INFO, MailConfig,
+    MailHealth, MoodleException, PLUGIN_PREFIX, RelayProbe, SiteInfo, TestMail, capability_for,
 };
 use crate::moodle::retry::RetryPolicy;
 use crate::moodle::transport::{self, Answer, Target};
@@ -121,6 +121,12 @@ impl Client {
     pub async fn mail_health(&self, token: &Token, days: u32) -> Result<MailHealth, MoodleError> {
         self.call(token, FN_MAIL_HEALTH, &[("days", days.to_string())], true)
             .await
+    }
+
+    /// `local_maildrift_probe_relay`: the relays as the Moodle server sees them. Safe to retry:
+    /// it only reads, and the plugin answers repeated calls from its cache.
+    pub async fn probe_relay(&self, token: &Token) -> Result<RelayProbe, MoodleError> {
+        self.call(token, FN_PROBE_RELAY, &[], true).await
     }
 
     /// `local_maildrift_send_test_mail`. Retried only when the request surely did not reach

@@ -15,6 +15,6 @@ mod transport;
 
 pub use client::Client;
 pub use error::MoodleError;
-pub use protocol::{MailConfig, MailHealth, SiteInfo, TestMail};
+pub use protocol::{MailConfig, MailHealth, RelayProbe, SiteInfo, TestMail};
 pub use retry::RetryPolicy;
 pub use transport::MAX_BODY;

@@ -4,7 +4,7 @@
 //! but every documented field is required: a missing one means the plugin on the site does not
 //! match this maildrift, which must be reported rather than guessed around.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Core function that answers who the token belongs to and what it may call.
 pub const FN_SITE_INFO: &str = "core_webservice_get_site_info";
@@ -14,6 +14,8 @@ pub const FN_MAIL_CONFIG: &str = "local_maildrift_get_mail_config";
 pub const FN_MAIL_HEALTH: &str = "local_maildrift_get_mail_health";
 /// `local_maildrift` function sending one test message.
 pub const FN_SEND_TEST_MAIL: &str = "local_maildrift_send_test_mail";
+/// `local_maildrift` function probing the relays in `smtphosts` from the Moodle server.
+pub const FN_PROBE_RELAY: &str = "local_maildrift_probe_relay";
 /// Prefix of every function the companion plugin provides.
 pub const PLUGIN_PREFIX: &str = "local_maildrift_";
 /// Capability the plugin requires for reading the mail configuration and health.
@@ -218,6 +220,99 @@ pub struct TestMail {
     pub timesent: i64,
     #[serde(default)]
     pub warnings: Vec<Warning>,
+}
+
+/// The answer of `local_maildrift_probe_relay`: what each relay in `smtphosts` offered the
+/// Moodle server, and the XOAUTH2 issuer's state. Every string in it came from the relay or
+/// the site and is untrusted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RelayProbe {
+    pub generatedat: i64,
+    /// When the relays were probed; the plugin reuses an answer for a minute.
+    pub probedat: i64,
+    pub cached: bool,
+    pub smtphosts: String,
+    pub smtpsecure: String,
+    pub smtpauthtype: String,
+    pub smtpuserset: bool,
+    pub relays: Vec<RelayFacts>,
+    pub oauth: OauthState,
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+}
+
+/// One relay as the probe saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayFacts {
+    /// The `smtphosts` entry as written.
+    pub entry: String,
+    pub host: String,
+    pub port: u16,
+    /// `none`, `starttls` or `implicit`: how Moodle's mailer talks to it.
+    pub mode: String,
+    /// Whether an SMTP server answered (a greeting was read).
+    pub reachable: bool,
+    /// Where the probe stopped: `connect`, `reply`, `greeting`, `ehlo`, `starttls`, `tls`,
+    /// `invalidhost`; empty when it did not.
+    pub stage: String,
+    pub error: String,
+    pub address: String,
+    pub ehloname: String,
+    pub greeting: String,
+    pub starttlsoffered: bool,
+    /// EHLO lines after the first, from the last EHLO (after TLS when TLS is used).
+    pub extensions: Vec<String>,
+    pub authmechanisms: Vec<String>,
+    /// When the configured mode failed at once: `smtp` or `tls` if the other mode worked.
+    pub portspeaks: String,
+    pub tls: RelayTls,
+    pub cert: RelayCert,
+    pub durationms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayTls {
+    /// `TLSv1.3`, `TLSv1.2`, ...; empty without TLS.
+    pub protocol: String,
+    pub cipher: String,
+    pub bits: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayCert {
+    pub present: bool,
+    pub subject: String,
+    pub issuer: String,
+    /// `DNS:name` or `IP:address`.
+    pub sans: Vec<String>,
+    /// Unix seconds.
+    pub validfrom: i64,
+    pub validto: i64,
+    /// Whether the certificate names the host Moodle connects to.
+    pub namematches: bool,
+    /// Whether a handshake with the server's CA store and host name check succeeded.
+    pub verified: bool,
+    pub verifyerror: String,
+}
+
+/// The OAuth 2 issuer named by `smtpoauthservice`, when `smtpauthtype` is XOAUTH2. Never a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OauthState {
+    /// False when `smtpauthtype` is not XOAUTH2 (the rest is then empty).
+    pub checked: bool,
+    pub serviceid: i64,
+    pub exists: bool,
+    pub name: String,
+    pub enabled: bool,
+    pub configured: bool,
+    pub connected: bool,
+    /// Last change of the system account (the refresh token is rewritten on renewal).
+    pub accountmodified: i64,
+    pub tokenexpires: i64,
+    pub tokenmodified: i64,
+    pub refreshlastrun: i64,
+    /// Whether Moodle's system token refresh task is failing.
+    pub refreshfailing: bool,
 }
 
 #[cfg(test)]

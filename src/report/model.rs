@@ -35,6 +35,9 @@ pub struct Report {
     /// Mail health per live environment (cron, queue, failed mail, test-mail evidence).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub health: Vec<crate::health::EnvironmentHealth>,
+    /// What each live environment's relays offered the Moodle server (`local_maildrift_probe_relay`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relay: Vec<crate::relay::EnvironmentRelay>,
     pub summary: Summary,
 }
 

@@ -280,6 +280,7 @@ pub fn report() -> Report {
             },
         ],
         health: vec![],
+        relay: vec![],
         summary,
     }
 }

@@ -49,6 +49,14 @@ $functions = [
         'capabilities' => 'local/maildrift:sendtestmail',
         'ajax' => false,
     ],
+    'local_maildrift_probe_relay' => [
+        'classname' => 'local_maildrift\external\probe_relay',
+        'methodname' => 'execute',
+        'description' => 'What each relay in smtphosts offers this server: greeting, extensions, TLS, certificate.',
+        'type' => 'read',
+        'capabilities' => 'local/maildrift:viewconfig',
+        'ajax' => false,
+    ],
 ];
 
 $services = [
@@ -57,6 +65,7 @@ $services = [
             'local_maildrift_get_mail_config',
             'local_maildrift_get_mail_health',
             'local_maildrift_send_test_mail',
+            'local_maildrift_probe_relay',
             // Lets the client check the token and the site version first.
             'core_webservice_get_site_info',
         ],

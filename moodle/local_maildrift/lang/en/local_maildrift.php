@@ -25,6 +25,7 @@
 defined('MOODLE_INTERNAL') || die();
 
 $string['allowlistempty'] = 'No test message can be sent: the test mail allowlist is empty. An administrator must add the permitted addresses or domains under Site administration > Plugins > Local plugins > maildrift outgoing mail audit.';
+$string['cachedef_relayprobe'] = 'Relay probe answers, reused for a minute so the relay is not probed on every call';
 $string['eventtestmailsent'] = 'maildrift test message sent';
 $string['invalidrecipient'] = 'The recipient is not a valid email address.';
 $string['maildrift:sendtestmail'] = 'Send a maildrift test message through the site mailer';
