@@ -219,7 +219,11 @@ impl Site {
     /// The token of the suite's account, made with the setup command once per run.
     fn token(&self) -> &str {
         self.token.get_or_init(|| {
-            let out = self.setup(&[&format!("--username={SETUP_USER}"), "--newtoken"]);
+            let out = self.setup(&[
+                &format!("--username={SETUP_USER}"),
+                &format!("--email={SETUP_USER}@{}", self.domain),
+                "--newtoken",
+            ]);
             assert!(out.status.success(), "setup.php: {}", both(&out));
             let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
             assert!(
@@ -249,6 +253,14 @@ impl Site {
         self.set("smtphosts", &format!("127.0.0.1:{relay_port}"));
         self.set("smtpsecure", "");
         self.set("smtpauthtype", "LOGIN");
+        // A user makes PHPMailer log in, which the sink does not offer.
+        self.set("smtpuser", "");
+        self.set("smtppass", "");
+        self.set("smtpmaxbulk", "1");
+        self.set("emailsubjectprefix", "");
+        self.set("emailheaders", "");
+        self.set("divertallemailsexcept", "");
+        self.set("allowattachments", "1");
         self.set("noreplyaddress", &format!("noreply@{}", self.domain));
         self.set("allowedemaildomains", "");
         self.set("divertallemailsto", "");
@@ -693,18 +705,25 @@ fn diff_of_two_pulls_of_one_site_is_clean(site: &Site) {
 fn check_reports_the_live_relay_settings(site: &Site) {
     let sink = Sink::start();
     site.baseline_settings(sink.port);
-    let c = client(site, "live", site.token());
-    // A relay without TLS is an error finding (MD304); with smtpsecure=tls it goes away.
+    // Named production, so the sender rules hold it to production's standard.
+    let c = client(site, "production", site.token());
+    // A remote relay without TLS is an error finding on production (MD304) ...
+    site.set("smtphosts", "relay.maildrift.test:587");
     let plain = c.run(&["check", "--no-dns", "--no-health", "--format", "json"]);
-    assert_eq!(plain.code, 2, "{}", plain.both());
-    assert!(plain.stdout.contains("\"MD304\""), "{}", plain.both());
+    // ... which smtpsecure=tls clears.
     site.set("smtpsecure", "tls");
     let tls = c.run(&["check", "--no-dns", "--no-health", "--format", "json"]);
-    site.set("smtpsecure", "");
-    assert!(!tls.stdout.contains("\"MD304\""), "{}", tls.both());
+    // No relay at all: PHP mail() (MD303).
+    site.set("smtphosts", "");
+    let php_mail = c.run(&["check", "--no-dns", "--no-health", "--format", "json"]);
+    site.baseline_settings(sink.port);
+    assert_eq!(plain.code, 2, "{}", plain.both());
+    assert!(plain.stdout.contains("\"MD304\""), "{}", plain.both());
+    assert!(!plain.stdout.contains("\"MD303\""), "{}", plain.both());
     assert!(tls.code == 0 || tls.code == 2, "{}", tls.both());
-    // The settings check runs against live data, not a failed read.
-    assert!(!tls.stdout.contains("\"MD303\""), "{}", tls.both());
+    assert!(!tls.stdout.contains("\"MD304\""), "{}", tls.both());
+    assert_eq!(php_mail.code, 2, "{}", php_mail.both());
+    assert!(php_mail.stdout.contains("\"MD303\""), "{}", php_mail.both());
 }
 
 fn health_reads_the_site_figures(site: &Site) {
@@ -713,14 +732,13 @@ fn health_reads_the_site_figures(site: &Site) {
     let c = client(site, "live", site.token());
     let run = c.run(&["health", "--format", "json"]);
     assert!(run.code == 0 || run.code == 2, "{}", run.both());
-    let text = run.stdout.clone();
     let json = run.json();
-    assert_eq!(json["schema"], "maildrift.health/1", "{text}");
-    assert!(text.contains("\"live\""), "{text}");
-    assert!(
-        !text.contains("\"error\": \""),
-        "the site was not read: {text}"
-    );
+    assert_eq!(json["schema"], "maildrift.health/1", "{}", run.both());
+    let env = &json["environments"][0];
+    assert_eq!(env["environment"], "live", "{}", run.both());
+    assert_eq!(env["state"], "ok", "the site was not read: {}", run.both());
+    assert!(env["error"].is_null(), "{}", run.both());
+    assert!(env["health"].is_object(), "{}", run.both());
 }
 
 fn doctor_says_the_site_answers(site: &Site) {
