@@ -247,29 +247,50 @@ impl Site {
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 
+    /// Sets (`Some`) and unsets (`None`) settings in one PHP start: `(component, name, value)`
+    /// with component `core` for Moodle's own; the same calls cfg.php makes.
+    fn set_many(&self, settings: &[(&str, &str, Option<&str>)]) {
+        let mut all = serde_json::Map::new();
+        for (component, name, value) in settings {
+            all.entry(component.to_string())
+                .or_insert_with(|| serde_json::json!({}))
+                .as_object_mut()
+                .unwrap()
+                .insert(name.to_string(), serde_json::json!(value));
+        }
+        let helper = Path::new(REPO).join(".ci/moodle/setcfg.php");
+        let json = serde_json::Value::Object(all).to_string();
+        let out = self.php(&[helper.to_str().unwrap(), &json]);
+        assert!(out.status.success(), "setcfg.php {json}: {}", both(&out));
+    }
+
     /// Settings every case starts from: a relay, a noreply address in the site's domain, test
     /// mail allowed to RECIPIENT, no DKIM, no debugging, the rate limit's minute reset.
     fn baseline_settings(&self, relay_port: u16) {
-        self.set("smtphosts", &format!("127.0.0.1:{relay_port}"));
-        self.set("smtpsecure", "");
-        self.set("smtpauthtype", "LOGIN");
-        // A user makes PHPMailer log in, which the sink does not offer.
-        self.set("smtpuser", "");
-        self.set("smtppass", "");
-        self.set("smtpmaxbulk", "1");
-        self.set("emailsubjectprefix", "");
-        self.set("emailheaders", "");
-        self.set("divertallemailsexcept", "");
-        self.set("allowattachments", "1");
-        self.set("noreplyaddress", &format!("noreply@{}", self.domain));
-        self.set("allowedemaildomains", "");
-        self.set("divertallemailsto", "");
-        self.set("emaildkimselector", "");
-        self.set("handlebounces", "0");
-        self.set("debug", "0");
-        self.set("debugdisplay", "0");
-        self.set_in(Some("local_maildrift"), "testmailallowlist", RECIPIENT);
-        self.reset_rate_limit();
+        let relay = format!("127.0.0.1:{relay_port}");
+        let noreply = format!("noreply@{}", self.domain);
+        self.set_many(&[
+            ("core", "smtphosts", Some(&relay)),
+            ("core", "smtpsecure", Some("")),
+            ("core", "smtpauthtype", Some("LOGIN")),
+            // A user makes PHPMailer log in, which the sink does not offer.
+            ("core", "smtpuser", Some("")),
+            ("core", "smtppass", Some("")),
+            ("core", "smtpmaxbulk", Some("1")),
+            ("core", "noreplyaddress", Some(&noreply)),
+            ("core", "allowedemaildomains", Some("")),
+            ("core", "divertallemailsto", Some("")),
+            ("core", "divertallemailsexcept", Some("")),
+            ("core", "emaildkimselector", Some("")),
+            ("core", "emailsubjectprefix", Some("")),
+            ("core", "emailheaders", Some("")),
+            ("core", "allowattachments", Some("1")),
+            ("core", "handlebounces", Some("0")),
+            ("core", "debug", Some("0")),
+            ("core", "debugdisplay", Some("0")),
+            ("local_maildrift", "testmailallowlist", Some(RECIPIENT)),
+            ("local_maildrift", "lasttestmail", None),
+        ]);
     }
 
     /// Forgets the last test mail, so a case may send one without waiting a minute.
