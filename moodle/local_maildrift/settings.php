@@ -27,7 +27,7 @@ defined('MOODLE_INTERNAL') || die();
 
 if ($hassiteconfig) {
     $settings = new admin_settingpage('local_maildrift', new lang_string('pluginname', 'local_maildrift'));
-    $settings->add(new admin_setting_configtextarea(
+    $settings->add(new \local_maildrift\admin\allowlist_setting(
         'local_maildrift/testmailallowlist',
         new lang_string('testmailallowlist', 'local_maildrift'),
         new lang_string('testmailallowlist_desc', 'local_maildrift'),

@@ -25,7 +25,7 @@
 defined('MOODLE_INTERNAL') || die();
 
 $plugin->component = 'local_maildrift';
-$plugin->version = 2026120100;
+$plugin->version = 2026120101;
 $plugin->requires = 2024100700; // Moodle 4.5, the oldest release tested in CI.
 $plugin->supported = [405, 501]; // Moodle 4.5 to 5.1, both run by CI's end-to-end suite.
 $plugin->maturity = MATURITY_STABLE;

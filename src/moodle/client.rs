@@ -430,7 +430,11 @@ impl Client {
                     message,
                 }
             }
-            "testmailtoosoon" => MoodleError::TestMailTooSoon { env, message },
+            // Its message is a sentence our own text continues.
+            "testmailtoosoon" => MoodleError::TestMailTooSoon {
+                env,
+                message: message.trim_end().trim_end_matches('.').to_string(),
+            },
             "allowlistempty" => MoodleError::TestMailAllowlistEmpty { env },
             "recipientnotallowed" => MoodleError::RecipientNotAllowed { env, message },
             other => MoodleError::Moodle {

@@ -98,15 +98,14 @@ pub enum MoodleError {
     #[error(
         "{env}: the site sends no test mail (allowlistempty): its test mail allowlist is empty. \
          A Moodle administrator must add the permitted addresses or domains under Site \
-         administration > Plugins > Local plugins > maildrift (setting \
+         administration > Plugins > Local plugins > maildrift outgoing mail audit (setting \
          local_maildrift/testmailallowlist)"
     )]
     TestMailAllowlistEmpty { env: String },
 
     #[error(
-        "{env}: the site refused the recipient (recipientnotallowed): {message}. Send to an \
-         address on the site's test mail allowlist, or have a Moodle administrator add the \
-         address or its domain (setting local_maildrift/testmailallowlist)"
+        "{env}: the recipient is not on the site's test mail allowlist (recipientnotallowed; \
+         setting local_maildrift/testmailallowlist): {message}"
     )]
     RecipientNotAllowed { env: String, message: String },
 

@@ -40,8 +40,9 @@ Creates or updates, in this order:
     local/maildrift:viewconfig, local/maildrift:sendtestmail and webservice/rest:use
     (anything else on that role is removed);
   - the assignment of that role to the user in the system context;
-  - the user's authorisation on the 'maildrift' external service;
-  - a token for the user and the 'maildrift' service.
+  - the user's authorisation on the 'maildrift' external service (with the IP restriction;
+    never with an expiry, which Moodle would treat as already expired);
+  - a token for the user and the 'maildrift' service (with the IP restriction and expiry).
 Running it again repairs what differs and creates no duplicates. An existing account whose
 authentication method is not 'webservice' is refused and left untouched.
 
@@ -56,17 +57,20 @@ Usage:
 
 Options:
     --username=USERNAME     Account to create or update (required), e.g. maildrift.
-    --email=ADDRESS         Email address of the account (default: none for a new account,
-                            unchanged for an existing one).
+    --email=ADDRESS         Email address of the account (Moodle refuses web service calls
+                            from accounts without one). Default: the site's no-reply
+                            address for a new account, unchanged for an existing one.
+                            Email to the account is switched off either way.
     --iprestriction=LIST    Addresses allowed to use the token and the service, in Moodle's
                             syntax: comma-separated IPs, CIDR ranges or prefixes, e.g.
                             203.0.113.7,10.1.0.0/16. Empty removes the restriction.
                             Not given: new token unrestricted, existing one unchanged.
-    --validuntil=WHEN       Expiry of the token and the authorisation: YYYY-MM-DD or
+    --validuntil=WHEN       Expiry of the token: YYYY-MM-DD or
                             YYYY-MM-DDTHH:MM[:SS] (UTC), or a Unix timestamp. 0 or empty
                             removes the expiry. Not given: new token never expires,
                             existing one unchanged.
-    --newtoken              Delete the user's tokens for the service and print a new one.
+    --newtoken              Delete the user's tokens for the service and print a new one
+                            (with their IP restriction and expiry unless given anew).
     -h, --help              Print this help.
 
 Example:
@@ -107,7 +111,7 @@ if ($username !== core_text::strtolower($username) || $username !== core_user::c
 $email = $options['email'];
 if ($email !== null) {
     $email = trim($email);
-    if ($email !== '' && !validate_email($email)) {
+    if (!validate_email($email)) {
         cli_error("--email={$email} is not a valid email address.");
     }
 }
@@ -157,7 +161,7 @@ try {
     cli_writeln($log, STDERR);
     service_account::ensure_assignment($roleid, (int) $user->id, $log);
     cli_writeln($log, STDERR);
-    service_account::ensure_authorised($service, (int) $user->id, $iprestriction, $validuntil, $log);
+    service_account::ensure_authorised($service, (int) $user->id, $iprestriction, $log);
     cli_writeln($log, STDERR);
     $token = service_account::ensure_token($service, (int) $user->id, $iprestriction, $validuntil, $options['newtoken'], $log);
     cli_writeln($log, STDERR);
@@ -183,12 +187,6 @@ $protocols = empty($CFG->webserviceprotocols) ? [] : explode(',', $CFG->webservi
 if (!in_array('rest', $protocols, true)) {
     cli_writeln('warning: the REST protocol is not enabled; enable it under Site administration > Server > Web services > ' .
         'Manage protocols (or add rest to the webserviceprotocols setting)', STDERR);
-}
-if (($iprestriction ?? '') === '' && $token !== null) {
-    cli_writeln('advice: the token works from any address; --iprestriction=ADDRESS limits it to the host running maildrift', STDERR);
-}
-if (($validuntil ?? 0) === 0 && $token !== null) {
-    cli_writeln('advice: the token never expires; --validuntil=YYYY-MM-DD sets an expiry', STDERR);
 }
 
 if ($token !== null) {

@@ -60,6 +60,27 @@ class allowlist {
     }
 
     /**
+     * Entries that can never match: neither an address nor a domain (typos such as 'example org').
+     *
+     * @return string[] the offending entries as normalised
+     */
+    public function invalid_entries(): array {
+        $invalid = [];
+        foreach ($this->entries as $entry) {
+            if (strpos($entry, '@') !== false) {
+                $ok = (bool) validate_email($entry);
+            } else {
+                $domain = strpos($entry, '*.') === 0 ? substr($entry, 2) : $entry;
+                $ok = \core\ip_utils::is_domain_name($domain);
+            }
+            if (!$ok) {
+                $invalid[] = $entry;
+            }
+        }
+        return $invalid;
+    }
+
+    /**
      * The list as configured on this site.
      *
      * @return self

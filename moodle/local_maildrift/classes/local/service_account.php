@@ -50,7 +50,7 @@ class service_account {
      * Create or update the account (authentication method 'webservice').
      *
      * @param string $username the account's username
-     * @param string|null $email address to set, null to leave it (a new account gets none)
+     * @param string|null $email address to set, null to leave it (an account without one gets the no-reply address)
      * @param string $log one line describing what was done
      * @return \stdClass the user record
      * @throws \moodle_exception when the username belongs to an account that is not a web service account
@@ -68,7 +68,10 @@ class service_account {
                 'password' => AUTH_PASSWORD_NOT_CACHED,
                 'firstname' => 'maildrift',
                 'lastname' => 'service account',
-                'email' => $email ?? '',
+                // Moodle refuses function calls from users without an email ("not fully set up").
+                'email' => $email ?? \core_user::get_noreply_user()->email,
+                // Nothing is ever mailed to a service account.
+                'emailstop' => 1,
                 'confirmed' => 1,
                 'mnethostid' => $CFG->mnet_localhost_id,
             ], false);
@@ -81,6 +84,9 @@ class service_account {
         }
         $changes = [];
         $update = (object) ['id' => $user->id];
+        if ($email === null && trim((string) $user->email) === '') {
+            $email = \core_user::get_noreply_user()->email;
+        }
         if ($email !== null && $email !== $user->email) {
             $update->email = $email;
             $changes[] = 'email';
@@ -184,16 +190,20 @@ class service_account {
     }
 
     /**
-     * Authorise the user on the (restricted) service with the same IP restriction and expiry as the token.
+     * Authorise the user on the (restricted) service with the token's IP restriction.
+     *
+     * The authorisation never gets an expiry: Moodle 4.5 and 5.1 only let an authorised user
+     * call functions while its validuntil is empty or in the PAST (webservice_server's
+     * service query compares "su.validuntil < :now"), so a future date would lock the
+     * account out. The token's own validuntil, which Moodle checks correctly, carries the
+     * expiry instead; an expiry found on the authorisation is removed.
      *
      * @param \stdClass $service the service
      * @param int $userid user id
      * @param string|null $iprestriction new restriction ('' for none), null to keep the current one
-     * @param int|null $validuntil new expiry (0 for none), null to keep the current one
      * @param string $log one line describing what was done
      */
-    public static function ensure_authorised(\stdClass $service, int $userid, ?string $iprestriction, ?int $validuntil,
-            string &$log): void {
+    public static function ensure_authorised(\stdClass $service, int $userid, ?string $iprestriction, string &$log): void {
         global $DB;
 
         $record = $DB->get_record('external_services_users', ['externalserviceid' => $service->id, 'userid' => $userid]);
@@ -202,17 +212,25 @@ class service_account {
                 'externalserviceid' => $service->id,
                 'userid' => $userid,
                 'iprestriction' => $iprestriction ?? '',
-                'validuntil' => $validuntil ?? 0,
+                'validuntil' => 0,
                 'timecreated' => time(),
             ]);
-            $log = "service {$service->shortname}: user authorised" . self::describe($iprestriction ?? '', $validuntil ?? 0);
+            $log = "service {$service->shortname}: user authorised (IP restriction: " . self::describe_ip($iprestriction ?? '') . ')';
         } else {
-            $changed = self::apply_restrictions($record, $iprestriction, $validuntil);
-            if ($changed) {
+            $changes = [];
+            if ($iprestriction !== null && (string) $record->iprestriction !== $iprestriction) {
+                $record->iprestriction = $iprestriction;
+                $changes[] = 'IP restriction updated';
+            }
+            if (!empty($record->validuntil)) {
+                $record->validuntil = 0;
+                $changes[] = 'expiry removed (Moodle refuses authorised users with a future expiry; the token carries it)';
+            }
+            if ($changes) {
                 $DB->update_record('external_services_users', $record);
             }
-            $log = "service {$service->shortname}: user " . ($changed ? 'already authorised, restrictions updated' : 'already authorised') .
-                self::describe((string) $record->iprestriction, (int) $record->validuntil);
+            $log = "service {$service->shortname}: user already authorised" . ($changes ? ', ' . implode(', ', $changes) : '') .
+                ' (IP restriction: ' . self::describe_ip((string) $record->iprestriction) . ')';
         }
         if (!$service->enabled) {
             $log .= "\nwarning: the {$service->shortname} service is disabled (Site administration > Server > Web services > External services)";
@@ -226,7 +244,8 @@ class service_account {
      * @param int $userid user id
      * @param string|null $iprestriction new restriction ('' for none), null to keep the current one
      * @param int|null $validuntil new expiry (0 for none), null to keep the current one
-     * @param bool $replace delete the user's existing tokens for the service and create a new one
+     * @param bool $replace delete the user's existing tokens for the service and create a new one (same restrictions
+     *     as the newest of them unless new ones are given)
      * @param string $log one line describing what was done
      * @return string|null the new token, null when an existing one was kept
      */
@@ -251,12 +270,22 @@ class service_account {
             return null;
         }
         if ($tokens) {
+            // A replacement keeps the restrictions of the token it replaces unless new ones are given.
+            $newest = end($tokens);
+            $iprestriction = $iprestriction ?? (string) $newest->iprestriction;
+            $validuntil = $validuntil ?? (int) $newest->validuntil;
             $DB->delete_records('external_tokens', $where);
         }
         $value = \core_external\util::generate_token(EXTERNAL_TOKEN_PERMANENT, $service, $userid,
             \context_system::instance(), $validuntil ?? 0, $iprestriction ?? '', self::TOKEN_NAME);
         $log = 'token: ' . ($tokens ? 'replaced ' . count($tokens) . ' old token(s) with a new one' : 'created') .
             self::describe($iprestriction ?? '', $validuntil ?? 0) . '; printed once on standard output';
+        if (($iprestriction ?? '') === '') {
+            $log .= "\nadvice: the token works from any address; --iprestriction=ADDRESS limits it to the host running maildrift";
+        }
+        if (($validuntil ?? 0) === 0) {
+            $log .= "\nadvice: the token never expires; --validuntil=YYYY-MM-DD sets an expiry";
+        }
         return $value;
     }
 
@@ -289,7 +318,17 @@ class service_account {
      * @return string
      */
     protected static function describe(string $iprestriction, int $validuntil): string {
-        return ' (IP restriction: ' . ($iprestriction === '' ? 'none' : $iprestriction) .
+        return ' (IP restriction: ' . self::describe_ip($iprestriction) .
             ', valid until: ' . ($validuntil ? gmdate('Y-m-d H:i:s', $validuntil) . ' UTC' : 'no expiry') . ')';
+    }
+
+    /**
+     * An IP restriction for a log line.
+     *
+     * @param string $iprestriction restriction, '' for none
+     * @return string
+     */
+    protected static function describe_ip(string $iprestriction): string {
+        return $iprestriction === '' ? 'none' : $iprestriction;
     }
 }

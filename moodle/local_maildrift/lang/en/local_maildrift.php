@@ -24,7 +24,7 @@
 
 defined('MOODLE_INTERNAL') || die();
 
-$string['allowlistempty'] = 'No test message can be sent: the test mail allowlist is empty. An administrator must add the permitted addresses or domains under Site administration > Plugins > Local plugins > maildrift.';
+$string['allowlistempty'] = 'No test message can be sent: the test mail allowlist is empty. An administrator must add the permitted addresses or domains under Site administration > Plugins > Local plugins > maildrift outgoing mail audit.';
 $string['eventtestmailsent'] = 'maildrift test message sent';
 $string['invalidrecipient'] = 'The recipient is not a valid email address.';
 $string['maildrift:sendtestmail'] = 'Send a maildrift test message through the site mailer';
@@ -34,12 +34,13 @@ $string['privacy:metadata:maildrift'] = 'The maildrift command-line tool reads t
 $string['privacy:metadata:maildrift:failuretext'] = 'The mailer\'s error text for a failed message, with the local part of every address removed.';
 $string['privacy:metadata:maildrift:mailsettings'] = 'Outgoing mail settings of the site, which can include personal addresses (support, no-reply and divert addresses, SMTP user name).';
 $string['privacy:metadata:maildrift:recipientdomain'] = 'The domain of the recipient of a failed message or of a test message.';
-$string['recipientnotallowed'] = 'The recipient is not in the test mail allowlist (domain: {$a}). An administrator can add the address or its domain under Site administration > Plugins > Local plugins > maildrift.';
+$string['recipientnotallowed'] = 'The recipient is not in the test mail allowlist (domain: {$a}). An administrator can add the address or its domain under Site administration > Plugins > Local plugins > maildrift outgoing mail audit.';
 $string['servicename'] = 'maildrift';
 $string['setupnoservice'] = 'The maildrift external service does not exist: the plugin is not installed or not upgraded. Run php admin/cli/upgrade.php first.';
 $string['setupnotwebserviceaccount'] = 'The account {$a->username} exists and is not a web service account (its authentication method is {$a->auth}, not webservice). setup.php only manages accounts that use Web services authentication and has changed nothing. Choose another --username, or, if that account is really meant to be maildrift\'s service account, switch it to Web services authentication yourself and run setup.php again.';
 $string['testmailallowlist'] = 'Test mail allowlist';
 $string['testmailallowlist_desc'] = 'Addresses and domains that may receive a maildrift test message, one per line: <code>user@example.org</code> for one address, <code>example.org</code> for any address at that domain, <code>*.example.org</code> for any address at its subdomains. Lines starting with # are ignored. While the list is empty no test message can be sent.';
+$string['testmailallowlistinvalid'] = 'Neither an address nor a domain: {$a}';
 $string['testmailbody'] = 'This is a test message from the maildrift audit tool, sent through the outgoing mail settings of the Moodle site {$a->wwwroot} ({$a->site}).
 
 Token: {$a->token}
