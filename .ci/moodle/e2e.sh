@@ -17,6 +17,10 @@ t0=$SECONDS
 $site prepare
 echo "packages and PostgreSQL ready after $((SECONDS - t0)) s"
 
+if ! git cat-file -e "$released^{commit}" 2>/dev/null; then
+    echo "e2e.sh: commit $released (plugin 2026112900, the start of the upgrade path) is not in this checkout; fetch the history (git fetch --unshallow)" >&2
+    exit 1
+fi
 old=$(mktemp -d)
 trap 'rm -rf "$old"' EXIT
 git archive "$released" moodle/local_maildrift | tar -xf - -C "$old"
