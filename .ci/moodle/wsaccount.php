@@ -55,7 +55,6 @@ foreach ($caps as $cap) {
     assign_capability($cap, CAP_ALLOW, $roleid, $context->id, true);
 }
 role_assign($roleid, $user->id, $context->id);
-accesslib_clear_all_caches_for_unit_testing();
 
 $service = $DB->get_record('external_services', ['shortname' => 'maildrift'], '*', MUST_EXIST);
 if (!$DB->record_exists('external_services_users', ['externalserviceid' => $service->id, 'userid' => $user->id])) {

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::normalise;
-use crate::snapshot::{Snapshot, settings};
+use crate::snapshot::{Snapshot, Source, settings};
 
 /// Schema identifier of `maildrift diff --format json`.
 pub const SCHEMA: &str = "maildrift.diff/1";
@@ -31,6 +31,18 @@ pub struct Side {
     pub url: String,
     pub release: String,
     pub taken_at: jiff::Timestamp,
+    /// False when the snapshot cannot know the DKIM key state (a `cfg.php` import sees no
+    /// dataroot): its keys are unknown, not absent, and are not compared. Written only when false.
+    #[serde(default = "known", skip_serializing_if = "is_known")]
+    pub dkim_known: bool,
+}
+
+fn known() -> bool {
+    true
+}
+
+fn is_known(k: &bool) -> bool {
+    *k
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +81,15 @@ pub struct DkimSide {
 }
 
 impl SnapshotDiff {
+    /// The sides whose DKIM key state is unknown (so keys were not compared), left first.
+    pub fn dkim_unknown(&self) -> Vec<&str> {
+        [&self.left, &self.right]
+            .into_iter()
+            .filter(|s| !s.dkim_known)
+            .map(|s| s.environment.as_str())
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.settings.is_empty() && self.secrets.is_empty() && self.dkim.is_empty()
     }
@@ -85,7 +106,13 @@ fn side(s: &Snapshot) -> Side {
         url: s.url.clone(),
         release: s.moodle.release.clone(),
         taken_at: s.taken_at,
+        dkim_known: dkim_known(s),
     }
+}
+
+/// Whether a snapshot knows its DKIM key state: only the plugin reads dataroot's key files.
+pub fn dkim_known(s: &Snapshot) -> bool {
+    s.source != Source::CfgImport
 }
 
 /// Short identifier of a base64 key: enough to see that two keys differ, too little to matter.
@@ -180,6 +207,11 @@ pub fn diff(a: &Snapshot, b: &Snapshot) -> SnapshotDiff {
         .collect();
     domains.sort();
     domains.dedup();
+    // A side that cannot know its keys has none listed; "none" against a real key would be a
+    // false difference, so the keys are not compared at all and the renderers say "unknown".
+    if !dkim_known(a) || !dkim_known(b) {
+        domains.clear();
+    }
     let dkim = domains
         .into_iter()
         .filter_map(|d| {
@@ -213,6 +245,32 @@ mod tests {
         let mut s = crate::checks::testing::snapshot(env, values);
         s.secrets = BTreeMap::from([("smtppass".to_string(), env == "production")]);
         s
+    }
+
+    #[test]
+    fn a_cfg_import_has_unknown_dkim_keys_not_missing_ones() {
+        let mut pulled = snap("production", &[("emaildkimselector", "s1")]);
+        pulled.secrets.clear();
+        pulled.dkim.push(crate::snapshot::DkimKey {
+            domain: "example.edu".into(),
+            selector: "s1".into(),
+            keyfile: true,
+            publickey: "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAexample".into(),
+        });
+        let mut imported = pulled.clone();
+        imported.environment = "imported".into();
+        imported.source = Source::CfgImport;
+        imported.dkim.clear();
+        let d = diff(&imported, &pulled);
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(d.dkim_unknown(), ["imported"]);
+        let json = serde_json::to_string(&d).unwrap();
+        assert!(json.contains("\"dkim_known\":false"), "{json}");
+        // Two pulls still compare their keys.
+        let mut other = pulled.clone();
+        other.dkim.clear();
+        assert_eq!(diff(&other, &pulled).dkim.len(), 1);
+        assert!(diff(&other, &pulled).dkim_unknown().is_empty());
     }
 
     #[test]

@@ -348,12 +348,14 @@ pub fn snapshot_diff() -> SnapshotDiff {
             url: "https://staging.moodle.example.edu".into(),
             release: "4.5.8+ (Build: 20260126)".into(),
             taken_at: ts("2026-03-02T07:29:41Z"),
+            dkim_known: true,
         },
         right: Side {
             environment: "production".into(),
             url: "https://production.moodle.example.edu".into(),
             release: "4.5.8+ (Build: 20260126)".into(),
             taken_at: ts("2026-03-02T06:00:00Z"),
+            dkim_known: true,
         },
         settings: vec![
             setting(

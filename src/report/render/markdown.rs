@@ -328,12 +328,29 @@ pub fn diff(d: &SnapshotDiff) -> String {
         ));
     }
     out.push(String::new());
+    let unknown = d.dkim_unknown();
+    let unknown_note = (!unknown.is_empty()).then(|| {
+        format!(
+            "DKIM keys unknown for {}: a snapshot imported from cfg.php cannot see the key files \
+             in dataroot, so DKIM keys were not compared.",
+            unknown
+                .iter()
+                .map(|n| esc(n))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )
+    });
     if d.is_empty() {
-        out.push(format!(
-            "{} and {} have the same mail settings, secrets and DKIM keys.",
-            esc(l),
-            esc(r)
-        ));
+        let same = if unknown.is_empty() {
+            "the same mail settings, secrets and DKIM keys"
+        } else {
+            "the same mail settings and secrets"
+        };
+        out.push(format!("{} and {} have {same}.", esc(l), esc(r)));
+        if let Some(note) = unknown_note {
+            out.push(String::new());
+            out.push(note);
+        }
         let mut s = out.join("\n");
         s.push('\n');
         return s;
@@ -383,6 +400,10 @@ pub fn diff(d: &SnapshotDiff) -> String {
         ]);
     }
     out.extend(table(&["Setting", &esc(l), &esc(r)], &rows));
+    if let Some(note) = unknown_note {
+        out.push(String::new());
+        out.push(note);
+    }
 
     for s in d.settings.iter().filter(|s| s.multiline) {
         out.push(String::new());

@@ -499,12 +499,32 @@ pub fn diff(d: &SnapshotDiff, style: &Style) -> String {
         Paint::Bold,
         color,
     )];
+    let unknown = d.dkim_unknown();
+    let unknown_note = (!unknown.is_empty()).then(|| {
+        format!(
+            "DKIM keys unknown for {}: a snapshot imported from cfg.php cannot see the key files \
+             in dataroot, so DKIM keys were not compared.",
+            unknown
+                .iter()
+                .map(|n| visible(n))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )
+    });
     if d.is_empty() {
+        let same = if unknown.is_empty() {
+            "the same mail settings, secrets and DKIM keys"
+        } else {
+            "the same mail settings and secrets"
+        };
         out.push(text::wrap(
-            &format!("{l} and {r} have the same mail settings, secrets and DKIM keys."),
+            &format!("{l} and {r} have {same}."),
             style.width,
             "",
         ));
+        if let Some(note) = &unknown_note {
+            out.push(text::wrap(note, style.width, ""));
+        }
         let mut s = out.join("\n");
         s.push('\n');
         return s;
@@ -581,6 +601,9 @@ pub fn diff(d: &SnapshotDiff, style: &Style) -> String {
         style.width,
         "",
     ));
+    if let Some(note) = &unknown_note {
+        out.push(text::wrap(note, style.width, ""));
+    }
     let mut s = out.join("\n");
     s.push('\n');
     s
