@@ -121,7 +121,7 @@ fn maildrift(dir: &Path, token: &str, args: &[&str]) -> (i32, Value, String) {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("NO_COLOR", "1")
-        .env("MD_RELAY_TOKEN", token)
+        .env("MAILDRIFT_RELAY_TOKEN", token)
         .args(["--config", "maildrift.toml"])
         .args(args)
         .output()
@@ -172,7 +172,7 @@ fn account_and_config(site: &str) -> (tempfile::TempDir, String) {
     std::fs::write(
         dir.path().join("maildrift.toml"),
         format!(
-            "[environments.production]\nurl = \"{}\"\ntoken_env = \"MD_RELAY_TOKEN\"\n",
+            "[environments.production]\nurl = \"{}\"\ntoken_env = \"MAILDRIFT_RELAY_TOKEN\"\n",
             wwwroot(site)
         ),
     )
