@@ -17,6 +17,8 @@ fuzz_target!(|data: &[u8]| {
         sender: "noreply@moodle.example.edu".into(),
         helo: "relay.example.edu".into(),
         domain: "moodle.example.edu".into(),
+        // With names, so %{p} exercises the choice among validated names too.
+        validated: Some(vec!["relay.example.edu".into(), "moodle.example.edu".into()]),
     };
     let _ = spf::expand(text, &vars);
     let _ = dmarc::parse(text);
