@@ -51,6 +51,19 @@ pub fn run(
     baseline: Option<&Baseline>,
     today: jiff::civil::Date,
 ) -> Outcome {
+    run_shard(snapshots, None, baseline, today)
+}
+
+/// One shard of a run: the drift check compares `snapshots` with the whole run's reference
+/// environment, which another shard owns when `shard` gives it (its findings are that shard's).
+/// With `shard.size` the number of environments in the whole run, the drift check runs
+/// whenever the whole run has more than one, as it would unsplit.
+pub fn run_shard(
+    snapshots: &[&Snapshot],
+    shard: Option<ShardScope<'_>>,
+    baseline: Option<&Baseline>,
+    today: jiff::civil::Date,
+) -> Outcome {
     let mut out = Outcome::default();
     if let Some(b) = baseline {
         let found = standard::check(b, today);
@@ -69,8 +82,23 @@ pub fn run(
             .push(run_record("sender", Some(&snap.environment), &found));
         out.findings.extend(found);
     }
-    if snapshots.len() > 1 {
-        let found = drift::check(snapshots, baseline);
+    let drift_runs = match &shard {
+        None => snapshots.len() > 1,
+        Some(s) => s.size > 1 && !snapshots.is_empty(),
+    };
+    if drift_runs {
+        // The reference first: `drift::reference` must pick it, as the unsplit run would.
+        let outside = shard
+            .and_then(|s| s.reference)
+            .filter(|r| !snapshots.iter().any(|s| s.environment == r.environment));
+        let all: Vec<&Snapshot> = outside
+            .into_iter()
+            .chain(snapshots.iter().copied())
+            .collect();
+        let mut found = drift::check(&all, baseline);
+        if let Some(r) = outside {
+            found.retain(|f| f.environment.as_deref() != Some(&r.environment));
+        }
         for snap in snapshots {
             let own: Vec<Finding> = found
                 .iter()
@@ -83,6 +111,15 @@ pub fn run(
         out.findings.extend(found);
     }
     out
+}
+
+/// What a shard knows of the whole run (see [`run_shard`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ShardScope<'a> {
+    /// The whole run's drift reference, read by this shard though another one may own it.
+    pub reference: Option<&'a Snapshot>,
+    /// Environments in the whole run.
+    pub size: usize,
 }
 
 /// A check record: `Failed` when it raised anything but info. The report recomputes states

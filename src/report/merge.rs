@@ -122,6 +122,13 @@ pub fn merge(reports: Vec<(PathBuf, Report)>) -> Result<Report, MergeError> {
                 .any(|e| f.subject.as_deref() == Some(&format!("exception: {}", e.setting))))
     });
     findings::sort(&mut merged.findings);
+    // Shards know nothing of the config's order; by name, the merged report is the same
+    // whatever order the shards were given in (and equals an unsplit run of a sorted config).
+    merged.environments.sort_by(|a, b| a.name.cmp(&b.name));
+    merged.dns.sort_by(|a, b| a.environment.cmp(&b.environment));
+    merged
+        .health
+        .sort_by(|a, b| a.environment.cmp(&b.environment));
     merged.checks.sort_by(|a: &CheckRun, b: &CheckRun| {
         a.environment
             .cmp(&b.environment)
@@ -274,7 +281,12 @@ mod tests {
                 shard(&[order[1]], 1_700_000_100),
             ])
             .unwrap();
-            assert_eq!(names(&merged), ["production", "staging"]);
+            let listed: Vec<&str> = merged
+                .environments
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect();
+            assert_eq!(listed, ["production", "staging"], "listed by name");
             let mut want = whole.findings.clone();
             findings::sort(&mut want);
             assert_eq!(merged.findings, want);
