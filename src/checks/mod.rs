@@ -35,6 +35,7 @@ pub const KINDS: &[Kind] = &[
     sender::DKIM_KEY_MISSING,
     sender::SMTP_USER_WITHOUT_PASSWORD,
     sender::DIVERT_ADDRESS_INVALID,
+    sender::PLUGIN_WARNING,
 ];
 
 /// The results of the offline checks for a set of environments.
@@ -146,6 +147,7 @@ pub(crate) mod testing {
 
     pub fn snapshot(env: &str, values: &[(&str, &str)]) -> Snapshot {
         Snapshot {
+            warnings: Vec::new(),
             schema: SCHEMA.into(),
             environment: env.into(),
             url: format!("https://{env}.example.edu"),

@@ -68,6 +68,19 @@ pub async fn run(g: &Global, args: &PullArgs) -> crate::Result<u8> {
         }
     }
     emit(&summary(&collected, &written), None)?;
+    // What the plugin could not read (a DKIM key file...) is kept in the snapshot and must be
+    // seen now, not only by the next `check` (finding MD311).
+    for c in &collected {
+        if let Ok(s) = &c.result {
+            for w in &s.warnings {
+                eprintln!(
+                    "maildrift: warning: {}: the plugin warned: {}",
+                    c.name,
+                    visible(w)
+                );
+            }
+        }
+    }
     let failed = collected.iter().filter(|c| c.result.is_err()).count();
     for c in collected.iter().filter(|c| c.result.is_err()) {
         if let Err(e) = &c.result {
@@ -75,6 +88,19 @@ pub async fn run(g: &Global, args: &PullArgs) -> crate::Result<u8> {
         }
     }
     Ok(if failed > 0 { exit::ERROR } else { exit::CLEAN })
+}
+
+/// Site text for the terminal: control characters (escape sequences) shown, not obeyed.
+fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn summary(collected: &[Collected], written: &[PathBuf]) -> String {

@@ -209,6 +209,7 @@ impl Client {
                     publickey: d.publickey,
                 })
                 .collect(),
+            warnings: config.warnings.iter().map(|w| w.text()).collect(),
         }
     }
 
