@@ -33,7 +33,7 @@ areas=(
 quick=(
   "tokens-quick|src/moodle/client.rs|scrub|--lib"
   "health-quick|src/health/evaluate.rs|replace > with >= in evaluate|--lib"
-  "merge-quick|src/report/merge.rs|merge_exceptions|--lib"
+  "merge-quick|src/report/merge.rs|match arm.*merge_exceptions|match guard.*merge_exceptions|--lib"
 )
 
 here=false
