@@ -106,7 +106,7 @@ pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
         .find_map(|c| c.result.ok()),
         None => None,
     };
-    let scope = shard.then(|| crate::checks::ShardScope {
+    let scope = shard.then_some(crate::checks::ShardScope {
         reference: reference.as_ref(),
         size: fleet.len(),
     });
