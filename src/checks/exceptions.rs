@@ -206,6 +206,30 @@ mod tests {
     }
 
     #[test]
+    fn expiry_boundary_day_before_on_and_after() {
+        let state = |expires: &str| {
+            let mut f = vec![mismatch("staging", "")];
+            apply(&mut f, &baseline(expires, ""), TODAY, &["staging".into()])[0].state
+        };
+        assert_eq!(state("2026-11-28"), ExceptionState::Expired);
+        assert_eq!(state("2026-11-29"), ExceptionState::Active);
+        assert_eq!(state("2026-11-30"), ExceptionState::Active);
+    }
+
+    #[test]
+    fn an_info_finding_is_not_marked_waived_but_keeps_the_exception_in_use() {
+        let mut f = vec![mismatch("staging", "").severity(Severity::Info)];
+        let st = apply(
+            &mut f,
+            &baseline("2026-12-31", ""),
+            TODAY,
+            &["staging".into()],
+        );
+        assert!(f[0].waived_by.is_none(), "{f:?}");
+        assert_eq!(st[0].state, ExceptionState::Active);
+    }
+
+    #[test]
     fn exception_for_another_value_does_not_waive() {
         let mut f = vec![mismatch("staging", "ssl")];
         let st = apply(
