@@ -45,6 +45,17 @@ pub fn build(
     external: External,
     opts: &Options,
 ) -> Report {
+    build_shard(collected, None, baseline, external, opts)
+}
+
+/// [`build`] for one shard of a run (`check --shard`): see [`checks::run_shard`].
+pub fn build_shard(
+    collected: &[Collected],
+    shard: Option<checks::ShardScope<'_>>,
+    baseline: Option<&Baseline>,
+    external: External,
+    opts: &Options,
+) -> Report {
     let environments: Vec<EnvironmentStatus> = collected
         .iter()
         .map(|c| match &c.result {
@@ -77,7 +88,7 @@ pub fn build(
         .filter_map(|c| c.result.as_ref().ok())
         .collect();
 
-    let offline = checks::run(&snapshots, baseline, opts.today);
+    let offline = checks::run_shard(&snapshots, shard, baseline, opts.today);
     let mut found = offline.findings;
     found.extend(external.findings);
     let mut runs = offline.checks;

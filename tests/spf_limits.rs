@@ -1,6 +1,7 @@
 //! The SPF limits of RFC 7208 §4.6.4 at their boundaries, through `maildrift check` against a
 //! real DNS server on 127.0.0.1: 10 DNS-querying terms are allowed and 11 are MD404; 2 void
-//! lookups are allowed and 3 are MD405. Only the command line and the documented finding codes
+//! lookups are allowed and 3 are MD405; and the relay's own verdict turns from pass (MD412) to
+//! a permanent error (MD410) at the same boundaries. Only the command line and the documented finding codes
 //! are used, so the tests hold whatever the SPF evaluator looks like inside.
 
 #[path = "support/dns_server.rs"]
@@ -28,6 +29,8 @@ fn zone() -> String {
     for i in 1..=12 {
         z.push_str(&format!("h{i} IN A 198.51.100.{i}\n"));
     }
+    // The site's relay: authorised by the final ip4: term, if evaluation gets that far.
+    z.push_str("relay IN A 192.0.2.10\n");
     for (name, count, void) in [
         ("nine", 9, 0),
         ("ten", 10, 0),
@@ -61,7 +64,7 @@ fn spf_codes(dir: &Path, server: std::net::SocketAddr, domain: &str) -> Vec<Stri
         "site",
         &[
             ("noreplyaddress", &format!("noreply@{domain}.{ZONE}")),
-            ("smtphosts", ""),
+            ("smtphosts", &format!("relay.{ZONE}:25")),
         ],
         &[],
     );
@@ -125,6 +128,36 @@ fn ten_dns_lookups_are_allowed_and_eleven_are_md404() {
         "MD404",
         &[
             ("nine", false),
+            ("ten", false),
+            ("eleven", true),
+            ("twelve", true),
+            ("inc10", false),
+            ("inc11", true),
+            ("mixed10", false),
+            ("mixed11", true),
+        ],
+    );
+}
+
+#[test]
+fn the_relay_passes_within_the_limits_and_is_not_authorised_past_them() {
+    let within = ["nine", "ten", "inc10", "mixed10", "void1", "void2"];
+    let past = ["eleven", "twelve", "inc11", "mixed11", "void3"];
+    let cases = |expected_within: bool| -> Vec<(&str, bool)> {
+        within
+            .iter()
+            .map(|d| (*d, expected_within))
+            .chain(past.iter().map(|d| (*d, !expected_within)))
+            .collect()
+    };
+    expect("MD412", &cases(true));
+    // Past either limit the one evaluator that decides gives a permanent error (RFC 7208 §4.6.4),
+    // so the relay is not authorised.
+    expect(
+        "MD410",
+        &[
+            ("void2", false),
+            ("void3", true),
             ("ten", false),
             ("eleven", true),
             ("twelve", true),

@@ -46,18 +46,24 @@ pub fn reference<'a>(
     snapshots: &[&'a Snapshot],
     baseline: Option<&Baseline>,
 ) -> Option<&'a Snapshot> {
+    let names: Vec<&str> = snapshots.iter().map(|s| s.environment.as_str()).collect();
+    let name = reference_name(&names, baseline)?;
+    snapshots.iter().find(|s| s.environment == name).copied()
+}
+
+/// [`reference`] by name alone, so a shard can tell which environment of the whole run its
+/// environments are compared with before anything is read.
+pub fn reference_name<'a>(names: &[&'a str], baseline: Option<&Baseline>) -> Option<&'a str> {
     let named = baseline.and_then(|b| b.drift_reference.as_deref());
     named
-        .and_then(|n| snapshots.iter().find(|s| s.environment == n))
+        .and_then(|n| names.iter().find(|s| **s == n))
         .or_else(|| {
-            snapshots.iter().find(|s| {
-                baseline.map_or_else(
-                    || crate::baseline::guess_role(&s.environment),
-                    |b| b.role(&s.environment),
-                ) == Some(Role::Production)
+            names.iter().find(|s| {
+                baseline.map_or_else(|| crate::baseline::guess_role(s), |b| b.role(s))
+                    == Some(Role::Production)
             })
         })
-        .or_else(|| snapshots.first())
+        .or_else(|| names.first())
         .copied()
 }
 

@@ -206,6 +206,91 @@ mod tests {
     }
 
     #[test]
+    fn expiry_boundary_day_before_on_and_after() {
+        let state = |expires: &str| {
+            let mut f = vec![mismatch("staging", "")];
+            apply(&mut f, &baseline(expires, ""), TODAY, &["staging".into()])[0].state
+        };
+        assert_eq!(state("2026-11-28"), ExceptionState::Expired);
+        assert_eq!(state("2026-11-29"), ExceptionState::Active);
+        assert_eq!(state("2026-11-30"), ExceptionState::Active);
+    }
+
+    #[test]
+    fn an_info_finding_is_not_marked_waived_but_keeps_the_exception_in_use() {
+        let mut f = vec![mismatch("staging", "").severity(Severity::Info)];
+        let st = apply(
+            &mut f,
+            &baseline("2026-12-31", ""),
+            TODAY,
+            &["staging".into()],
+        );
+        assert!(f[0].waived_by.is_none(), "{f:?}");
+        assert_eq!(st[0].state, ExceptionState::Active);
+    }
+
+    /// A baseline with one exception made of `lines` (setting, code, value...).
+    fn baseline_with(lines: &str) -> Baseline {
+        Baseline::parse(
+            &format!(
+                "schema = \"maildrift.baseline/1\"\n[standard]\nname = \"s\"\nowner = \"o\"\n\
+                 [[exceptions]]\n{lines}environment = \"staging\"\n\
+                 reason = \"old relay\"\nowner = \"Ops\"\nexpires = 2026-12-31\n"
+            ),
+            Path::new("b.toml"),
+        )
+        .unwrap()
+    }
+
+    fn waived(b: &Baseline, f: Finding) -> bool {
+        let mut found = vec![f];
+        apply(&mut found, b, TODAY, &["staging".into()]);
+        found[0].waived_by.is_some()
+    }
+
+    #[test]
+    fn an_exception_by_code_or_by_setting_and_code_waives_only_that() {
+        let by_code = baseline_with("code = \"MD101\"\n");
+        assert!(waived(&by_code, mismatch("staging", "")));
+        let other_code = Finding::new(&crate::checks::sender::PLAINTEXT_RELAY, "x")
+            .env("staging")
+            .subject("smtpsecure");
+        assert!(!waived(&by_code, other_code.clone()));
+        let both = baseline_with("setting = \"smtpsecure\"\ncode = \"MD101\"\n");
+        assert!(waived(&both, mismatch("staging", "")));
+        assert!(!waived(&both, other_code));
+        assert!(!waived(&both, mismatch("staging", "").subject("smtphosts")));
+    }
+
+    #[test]
+    fn expired_and_stale_findings_name_the_exception() {
+        let mut f = vec![];
+        apply(
+            &mut f,
+            &baseline("2026-11-01", ""),
+            TODAY,
+            &["staging".into()],
+        );
+        assert!(
+            f[0].message
+                .contains("the exception for smtpsecure in staging expired"),
+            "{f:?}"
+        );
+        let mut f = vec![];
+        apply(
+            &mut f,
+            &baseline_with("code = \"MD101\"\n"),
+            TODAY,
+            &["staging".into()],
+        );
+        assert!(
+            f[0].message
+                .contains("the exception for MD101 in staging matches nothing"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
     fn exception_for_another_value_does_not_waive() {
         let mut f = vec![mismatch("staging", "ssl")];
         let st = apply(

@@ -35,6 +35,7 @@ pub const KINDS: &[Kind] = &[
     sender::DKIM_KEY_MISSING,
     sender::SMTP_USER_WITHOUT_PASSWORD,
     sender::DIVERT_ADDRESS_INVALID,
+    sender::PLUGIN_WARNING,
 ];
 
 /// The results of the offline checks for a set of environments.
@@ -48,6 +49,19 @@ pub struct Outcome {
 /// over all findings (DNS and health included), by [`exceptions::apply`].
 pub fn run(
     snapshots: &[&Snapshot],
+    baseline: Option<&Baseline>,
+    today: jiff::civil::Date,
+) -> Outcome {
+    run_shard(snapshots, None, baseline, today)
+}
+
+/// One shard of a run: the drift check compares `snapshots` with the whole run's reference
+/// environment, which another shard owns when `shard` gives it (its findings are that shard's).
+/// With `shard.size` the number of environments in the whole run, the drift check runs
+/// whenever the whole run has more than one, as it would unsplit.
+pub fn run_shard(
+    snapshots: &[&Snapshot],
+    shard: Option<ShardScope<'_>>,
     baseline: Option<&Baseline>,
     today: jiff::civil::Date,
 ) -> Outcome {
@@ -69,8 +83,23 @@ pub fn run(
             .push(run_record("sender", Some(&snap.environment), &found));
         out.findings.extend(found);
     }
-    if snapshots.len() > 1 {
-        let found = drift::check(snapshots, baseline);
+    let drift_runs = match &shard {
+        None => snapshots.len() > 1,
+        Some(s) => s.size > 1 && !snapshots.is_empty(),
+    };
+    if drift_runs {
+        // The reference first: `drift::reference` must pick it, as the unsplit run would.
+        let outside = shard
+            .and_then(|s| s.reference)
+            .filter(|r| !snapshots.iter().any(|s| s.environment == r.environment));
+        let all: Vec<&Snapshot> = outside
+            .into_iter()
+            .chain(snapshots.iter().copied())
+            .collect();
+        let mut found = drift::check(&all, baseline);
+        if let Some(r) = outside {
+            found.retain(|f| f.environment.as_deref() != Some(&r.environment));
+        }
         for snap in snapshots {
             let own: Vec<Finding> = found
                 .iter()
@@ -83,6 +112,15 @@ pub fn run(
         out.findings.extend(found);
     }
     out
+}
+
+/// What a shard knows of the whole run (see [`run_shard`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ShardScope<'a> {
+    /// The whole run's drift reference, read by this shard though another one may own it.
+    pub reference: Option<&'a Snapshot>,
+    /// Environments in the whole run.
+    pub size: usize,
 }
 
 /// A check record: `Failed` when it raised anything but info. The report recomputes states
@@ -109,6 +147,7 @@ pub(crate) mod testing {
 
     pub fn snapshot(env: &str, values: &[(&str, &str)]) -> Snapshot {
         Snapshot {
+            warnings: Vec::new(),
             schema: SCHEMA.into(),
             environment: env.into(),
             url: format!("https://{env}.example.edu"),

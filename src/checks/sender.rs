@@ -76,6 +76,13 @@ pub const DIVERT_ADDRESS_INVALID: Kind = Kind {
     category: "sender",
     remedy: "Set divertallemailsto to one valid mailbox address; Moodle sends nothing useful to an invalid one.",
 };
+pub const PLUGIN_WARNING: Kind = Kind {
+    code: "MD311",
+    name: "plugin-warning",
+    severity: Severity::Warning,
+    category: "sender",
+    remedy: "Read the plugin's warning: it names what it could not read (e.g. a DKIM key file the web server may not open); fix that on the site.",
+};
 
 /// Checks an address the way an admin would expect: one `@`, a non-empty local part, a dotted
 /// domain, no white space.
@@ -126,6 +133,15 @@ pub fn check(snap: &Snapshot, baseline: Option<&Baseline>) -> Vec<Finding> {
     let role = baseline.map_or_else(|| guess_role(env), |b| b.role(env));
     let production = role == Some(Role::Production);
     let mut out = Vec::new();
+
+    // What the plugin could not read makes other findings incomplete; say so, never drop it.
+    for w in &snap.warnings {
+        out.push(
+            Finding::new(&PLUGIN_WARNING, format!("The plugin warned: {w}"))
+                .env(env)
+                .subject("plugin"),
+        );
+    }
 
     let noreply = snap.value("noreplyaddress").trim();
     if !valid_address(noreply) {

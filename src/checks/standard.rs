@@ -31,3 +31,29 @@ pub fn check(baseline: &Baseline, today: jiff::civil::Date) -> Vec<Finding> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn overdue(review_by: &str, today: jiff::civil::Date) -> bool {
+        let b = Baseline::parse(
+            &format!(
+                "schema = \"maildrift.baseline/1\"\n[standard]\nname = \"s\"\nowner = \"o\"\nreview_by = {review_by}\n"
+            ),
+            Path::new("b.toml"),
+        )
+        .unwrap();
+        !check(&b, today).is_empty()
+    }
+
+    #[test]
+    fn review_is_overdue_from_the_day_after_review_by() {
+        let today = jiff::civil::date(2026, 11, 29);
+        assert!(!overdue("2026-11-30", today));
+        assert!(!overdue("2026-11-29", today));
+        assert!(overdue("2026-11-28", today));
+    }
+}

@@ -19,14 +19,29 @@ pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
         output::load_config_optional(g)?
     };
     let mut targets = targets(&config, &args.snapshots, &args.environments)?;
-    if let Some(shard) = &args.shard {
-        let (i, n) = crate::report::merge::parse_shard(shard).map_err(crate::Error::Usage)?;
-        targets.retain(|t| crate::report::merge::in_shard(t.name(), i, n));
-    }
+    let fleet = targets.clone();
+    let shard = match &args.shard {
+        Some(shard) => {
+            let (i, n) = crate::report::merge::parse_shard(shard).map_err(crate::Error::Usage)?;
+            targets.retain(|t| crate::report::merge::in_shard(t.name(), i, n));
+            true
+        }
+        None => false,
+    };
     let baseline_path = args.baseline.clone().or_else(|| config.baseline.clone());
     let baseline = match &baseline_path {
         Some(p) => Some(Baseline::load(p)?),
         None => None,
+    };
+    // Drift compares every environment with one reference, which may belong to another shard:
+    // a shard reads it too, only to compare with (its own shard reports on it).
+    let outside_reference: Option<Target> = if shard {
+        let names: Vec<&str> = fleet.iter().map(Target::name).collect();
+        crate::checks::drift::reference_name(&names, baseline.as_ref())
+            .filter(|r| !targets.iter().any(|t| t.name() == *r))
+            .and_then(|r| fleet.iter().find(|t| t.name() == r).cloned())
+    } else {
+        None
     };
     if baseline.is_none() && !g.quiet {
         eprintln!(
@@ -81,7 +96,26 @@ pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
         now,
         today: output::today(now),
     };
-    let report = audit::build(&collected, baseline.as_ref(), external, &opts);
+    // A reference that cannot be read is reported by its own shard; this one then compares
+    // among its own environments.
+    let reference = match &outside_reference {
+        Some(t) => collect::collect(
+            std::slice::from_ref(t),
+            &collect::Options {
+                jobs: 1,
+                progress: false,
+            },
+        )
+        .await
+        .into_iter()
+        .find_map(|c| c.result.ok()),
+        None => None,
+    };
+    let scope = shard.then_some(crate::checks::ShardScope {
+        reference: reference.as_ref(),
+        size: fleet.len(),
+    });
+    let report = audit::build_shard(&collected, scope, baseline.as_ref(), external, &opts);
     // Like a site that could not be read, a check that could not run (DNS not answering)
     // fails the run; the terminal must say why even when the report goes to a file only.
     for c in report

@@ -111,6 +111,19 @@ pub async fn run(g: &Global, args: &PullArgs) -> crate::Result<u8> {
         }
     }
     emit(&text, None)?;
+    // What the plugin could not read (a DKIM key file...) is kept in the snapshot and must be
+    // seen now, not only by the next `check` (finding MD311).
+    for c in &collected {
+        if let Ok(s) = &c.result {
+            for w in &s.warnings {
+                eprintln!(
+                    "maildrift: warning: {}: the plugin warned: {}",
+                    c.name,
+                    crate::report::render::visible(w)
+                );
+            }
+        }
+    }
     let failed = collected.iter().filter(|c| c.result.is_err()).count() + relay_failed;
     for c in collected.iter().filter(|c| c.result.is_err()) {
         if let Err(e) = &c.result {

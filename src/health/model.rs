@@ -191,14 +191,7 @@ impl EnvironmentHealth {
                 bounce_ratio: h.bounces.bounceratio.clone(),
                 users_over_threshold: h.bounces.usersoverthreshold,
             },
-            warnings: h
-                .warnings
-                .iter()
-                .map(|w| match &w.warningcode {
-                    Some(code) if !code.is_empty() => format!("{code}: {}", w.message),
-                    _ => w.message.clone(),
-                })
-                .collect(),
+            warnings: h.warnings.iter().map(|w| w.text()).collect(),
             testmail: None,
         }
     }

@@ -154,7 +154,7 @@ impl Client {
         let (info, config) = tokio::join!(self.site_info(token), self.mail_config(token));
         let info = info?;
         match config {
-            Ok(config) => Ok(self.to_snapshot(config)),
+            Ok(config) => Ok(self.to_snapshot(config, token)),
             Err(MoodleError::AccessDenied { .. }) if !info.allows(FN_MAIL_CONFIG) => {
                 Err(MoodleError::FunctionNotInService {
                     env: self.inner.env.clone(),
@@ -164,15 +164,20 @@ impl Client {
         }
     }
 
-    fn to_snapshot(&self, config: MailConfig) -> Snapshot {
+    fn to_snapshot(&self, config: MailConfig, token: &Token) -> Snapshot {
         let mut secrets: BTreeMap<String, bool> = config
             .secrets
             .into_iter()
             .map(|s| (s.name, s.isset))
             .collect();
         let mut settings = BTreeMap::new();
+        // Secret values a misbehaving plugin sent; they must not resurface in its warnings.
+        let mut leaked: Vec<String> = Vec::new();
         for s in config.settings {
             if settings::is_secret_name(&s.name) {
+                if !s.value.is_empty() {
+                    leaked.push(s.value.clone());
+                }
                 // The plugin should never send these; if one does, keep only whether it is set.
                 tracing::warn!(
                     env = %self.inner.env,
@@ -214,6 +219,16 @@ impl Client {
                     selector: d.selector,
                     keyfile: d.keyfile,
                     publickey: d.publickey,
+                })
+                .collect(),
+            // Site text, shown to the user: the token and any leaked secret are scrubbed.
+            warnings: config
+                .warnings
+                .iter()
+                .map(|w| {
+                    leaked.iter().fold(scrub(&w.text(), token), |text, secret| {
+                        text.replace(secret.as_str(), "<redacted>")
+                    })
                 })
                 .collect(),
         }

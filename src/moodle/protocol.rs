@@ -113,6 +113,16 @@ pub struct Warning {
     pub message: String,
 }
 
+impl Warning {
+    /// `code: message`, or the message alone when there is no code.
+    pub fn text(&self) -> String {
+        match &self.warningcode {
+            Some(code) if !code.is_empty() => format!("{code}: {}", self.message),
+            _ => self.message.clone(),
+        }
+    }
+}
+
 /// `local_maildrift_get_mail_config`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct MailConfig {

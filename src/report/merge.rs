@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{CheckRun, ExceptionState, ExceptionStatus, Report, SCHEMA, Summary};
+use super::{CheckRun, CheckState, ExceptionState, ExceptionStatus, Report, SCHEMA, Summary};
 use crate::findings;
 use crate::location::Location;
 
@@ -89,7 +89,14 @@ pub fn merge(reports: Vec<(PathBuf, Report)>) -> Result<Report, MergeError> {
         merged.generated_at = merged.generated_at.max(r.generated_at);
         merged.environments.extend(r.environments);
         for c in r.checks {
-            if !(c.environment.is_none() && merged.checks.contains(&c)) {
+            // Checks of the whole run (the standard) are in every shard: keep one record,
+            // judged below on the merged findings.
+            let seen = c.environment.is_none()
+                && merged
+                    .checks
+                    .iter()
+                    .any(|m| m.environment.is_none() && m.check == c.check);
+            if !seen {
                 merged.checks.push(c);
             }
         }
@@ -122,6 +129,27 @@ pub fn merge(reports: Vec<(PathBuf, Report)>) -> Result<Report, MergeError> {
                 .any(|e| f.subject.as_deref() == Some(&format!("exception: {}", e.setting))))
     });
     findings::sort(&mut merged.findings);
+    // A shard judged the run-wide checks on its own findings (e.g. an exception stale there but
+    // used in another shard); judge them again on the merged ones, as `audit::build` does.
+    for run in merged.checks.iter_mut().filter(|c| {
+        c.environment.is_none() && matches!(c.state, CheckState::Passed | CheckState::Failed)
+    }) {
+        let failing = merged.findings.iter().any(|f| {
+            f.environment.is_none() && f.category == run.check && f.severity >= merged.fail_on
+        });
+        run.state = if failing {
+            CheckState::Failed
+        } else {
+            CheckState::Passed
+        };
+    }
+    // Shards know nothing of the config's order; by name, the merged report is the same
+    // whatever order the shards were given in (and equals an unsplit run of a sorted config).
+    merged.environments.sort_by(|a, b| a.name.cmp(&b.name));
+    merged.dns.sort_by(|a, b| a.environment.cmp(&b.environment));
+    merged
+        .health
+        .sort_by(|a, b| a.environment.cmp(&b.environment));
     merged.checks.sort_by(|a: &CheckRun, b: &CheckRun| {
         a.environment
             .cmp(&b.environment)
@@ -274,7 +302,12 @@ mod tests {
                 shard(&[order[1]], 1_700_000_100),
             ])
             .unwrap();
-            assert_eq!(names(&merged), ["production", "staging"]);
+            let listed: Vec<&str> = merged
+                .environments
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect();
+            assert_eq!(listed, ["production", "staging"], "listed by name");
             let mut want = whole.findings.clone();
             findings::sort(&mut want);
             assert_eq!(merged.findings, want);
@@ -432,6 +465,36 @@ mod tests {
             "{:?}",
             merged.findings
         );
+        // One record of the run-wide `standard` check, judged on the merged findings: the
+        // stale finding (a warning, at the golden report's fail_on) is gone, and so is the
+        // overdue review when the standard was reviewed.
+        let standard: Vec<&CheckRun> = merged
+            .checks
+            .iter()
+            .filter(|c| c.environment.is_none())
+            .collect();
+        assert_eq!(standard.len(), 1, "{standard:?}");
+        assert_eq!(standard[0].check, "standard");
+        let reviewed = |mut r: Report| {
+            r.findings.retain(|f| f.code != "MD001");
+            r
+        };
+        // Shard A judged `standard` failed on its stale finding; B used the exception.
+        let mut a2 = reviewed(a.clone());
+        let (p2b, b2) = shard(&["production"], 2);
+        let mut b2 = reviewed(b2);
+        b2.exceptions.push(exception(None, ExceptionState::Active));
+        for c in a2.checks.iter_mut().filter(|c| c.environment.is_none()) {
+            c.state = CheckState::Failed;
+        }
+        let merged = merge(vec![(p1.clone(), a2), (p2b, b2)]).unwrap();
+        let standard: Vec<&CheckRun> = merged
+            .checks
+            .iter()
+            .filter(|c| c.environment.is_none())
+            .collect();
+        assert_eq!(standard.len(), 1, "{standard:?}");
+        assert_eq!(standard[0].state, CheckState::Passed, "{standard:?}");
         // Stale in every shard: the finding stays.
         let (p2, mut b) = shard(&["production"], 2);
         stale_finding(&mut b);

@@ -103,6 +103,7 @@ pub fn from_cfg_json(
         return Err(err("cfg.php's output has no wwwroot: pass --url".into()));
     }
     Ok(Snapshot {
+        warnings: Vec::new(),
         schema: SCHEMA.to_string(),
         environment: meta.environment.clone(),
         url,

@@ -44,6 +44,10 @@ pub struct Snapshot {
     /// The DKIM keys Moodle would sign with, one per sender domain.
     #[serde(default)]
     pub dkim: Vec<DkimKey>,
+    /// What the plugin warned about while reading the settings, as `code: message` (e.g. a
+    /// DKIM key file it cannot read). Absent when there were none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

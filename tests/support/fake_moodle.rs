@@ -30,12 +30,17 @@
 //!   with [`FakeSite::setting`], [`FakeSite::functions`], [`FakeSite::with_fault`],
 //!   [`FakeSite::test_mail_interval`], or replace whole answers ([`FakeSite::mail_config`],
 //!   [`FakeSite::health`], [`FakeSite::test_mail`]).
-//! - A site behaves like Moodle: wrong token → `invalidtoken`; function not in the token's
-//!   service → `accessexception`; unknown function → `invalidrecord`. [`Fault`]s make it
+//! - A site behaves like Moodle: wrong token → `invalidtoken`; a function the site has
+//!   ([`CORE_FUNCTIONS`], the plugin's) but not in the token's service → `accessexception`;
+//!   unknown function → `invalidrecord`. [`FakeSite::raw_answer`] serves a captured body verbatim. [`Fault`]s make it
 //!   misbehave; faults can be changed while running with [`FakeMoodle::set_faults`].
 //! - [`FakeMoodle::start_tls`] serves the same over TLS with a given certificate; URLs then use
 //!   `https://localhost:PORT/<name>`.
 //! - Requests to paths outside any site's endpoint answer Apache's 404 page (sample 44).
+//!
+//! One file past 700 lines because the captured pages (maintenance, 404, site root) are kept
+//! beside the code that serves them, byte for byte; tests/fake_moodle_fidelity.rs holds the fake
+//! to the samples.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -57,6 +62,24 @@ pub const PLUGIN_FUNCTIONS: [&str; 3] = [
     "local_maildrift_send_test_mail",
 ];
 pub const SITE_INFO: &str = "core_webservice_get_site_info";
+
+/// Core functions that exist on every Moodle 4.5 site (those in samples 01, 06 and 09): a token
+/// whose service lacks one gets `accessexception` for it, not `invalidrecord` (sample 06).
+pub const CORE_FUNCTIONS: [&str; 13] = [
+    SITE_INFO,
+    "tool_mobile_get_config",
+    "tool_mobile_get_public_config",
+    "tool_mobile_get_plugins_supporting_mobile",
+    "core_get_string",
+    "core_get_strings",
+    "core_get_component_strings",
+    "core_user_get_user_preferences",
+    "core_user_get_users",
+    "core_user_get_users_by_field",
+    "core_course_get_courses",
+    "core_course_get_categories",
+    "core_enrol_get_users_courses",
+];
 
 /// Ways a site misbehaves. The first fault that applies to a request decides the answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +121,10 @@ pub enum Fault {
     HugeBody,
     /// A 200 application/json answer that never ends.
     EndlessBody,
+    /// The normal answer with `Transfer-Encoding: chunked` (as PHP-FPM behind nginx sends it).
+    Chunked,
+    /// A 200 application/json answer of 9 MiB in chunked transfer encoding.
+    HugeChunked,
     /// Waits this long before answering (adds to [`FakeSite::latency`]).
     Latency(Duration),
     /// The first `n` requests get `502 Bad Gateway`, later ones normal answers.
@@ -121,6 +148,8 @@ pub struct FakeSite {
     pub test_mail_interval: Duration,
     pub latency: Duration,
     pub faults: Vec<Fault>,
+    /// Bodies served verbatim for a function (after the token and service checks).
+    pub raw: HashMap<String, String>,
 }
 
 /// One request as the fake received it.
@@ -206,6 +235,7 @@ fn production_settings() -> Vec<(&'static str, &'static str)> {
         ("messageinbound_domain", ""),
         ("messageinbound_host", ""),
         ("messageinbound_hostssl", "ssl"),
+        ("messageinbound_hostoauth", ""),
         ("messageinbound_hostuser", ""),
     ]
 }
@@ -253,6 +283,7 @@ impl FakeSite {
             test_mail_interval: Duration::from_secs(60),
             latency: Duration::ZERO,
             faults: Vec::new(),
+            raw: HashMap::new(),
         }
     }
 
@@ -290,6 +321,12 @@ impl FakeSite {
     /// Replaces the token's service function list.
     pub fn functions(mut self, functions: &[&str]) -> FakeSite {
         self.functions = functions.iter().map(|f| f.to_string()).collect();
+        self
+    }
+
+    /// Serves `body` exactly as given for `function` (e.g. a captured fixture).
+    pub fn raw_answer(mut self, function: &str, body: &str) -> FakeSite {
+        self.raw.insert(function.to_string(), body.to_string());
         self
     }
 
@@ -567,6 +604,11 @@ enum Action {
         head: Vec<u8>,
         total: Option<usize>,
     },
+    /// Send the head, then `body` in chunks of 64 KiB with chunked transfer encoding.
+    Chunked {
+        head: Vec<u8>,
+        body: Vec<u8>,
+    },
 }
 
 async fn serve<S: Conn>(mut stream: S, shared: Arc<Shared>) {
@@ -596,6 +638,22 @@ async fn serve<S: Conn>(mut stream: S, shared: Arc<Shared>) {
             #[allow(deprecated)]
             let _ = stream.tcp().set_linger(Some(Duration::ZERO));
             drop(stream);
+        }
+        Action::Chunked { head, body } => {
+            if stream.write_all(&head).await.is_err() {
+                return;
+            }
+            for chunk in body.chunks(64 * 1024) {
+                let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+                framed.extend_from_slice(chunk);
+                framed.extend_from_slice(b"\r\n");
+                if stream.write_all(&framed).await.is_err() {
+                    return;
+                }
+            }
+            let _ = stream.write_all(b"0\r\n\r\n").await;
+            let _ = stream.flush().await;
+            let _ = stream.shutdown().await;
         }
         Action::Stream { head, total } => {
             if stream.write_all(&head).await.is_err() {
@@ -726,6 +784,10 @@ fn decide(shared: &Shared, request: &RecordedRequest) -> (Action, Duration) {
                 head: json_head(shared),
                 total: None,
             }),
+            Fault::HugeChunked => Some(Action::Chunked {
+                head: chunked_head(shared),
+                body: huge_json(9 * 1024 * 1024),
+            }),
             _ => None,
         };
         if let Some(action) = action {
@@ -744,6 +806,11 @@ fn decide(shared: &Shared, request: &RecordedRequest) -> (Action, Duration) {
             "<br />\n<b>Warning</b>:  Undefined array key \"smtphosts\" in <b>/var/www/moodle/local/maildrift/classes/external/get_mail_config.php</b> on line <b>42</b><br />\n{body}"
         );
         Action::Reply(json_reply_bytes(shared, noisy.as_bytes()))
+    } else if faults.contains(&Fault::Chunked) {
+        Action::Chunked {
+            head: chunked_head(shared),
+            body: format!("{body}\n").into_bytes(),
+        }
     } else if faults.contains(&Fault::StallMidBody) {
         let mut bytes = json_head(shared);
         bytes.extend_from_slice(&body.as_bytes()[..body.len() / 2]);
@@ -765,13 +832,16 @@ fn answer(
     if request.field("wstoken") != Some(site.token.as_str()) {
         return INVALID_TOKEN.to_string();
     }
-    let known =
-        function == SITE_INFO || (PLUGIN_FUNCTIONS.contains(&function) && site.plugin_installed());
+    let known = CORE_FUNCTIONS.contains(&function)
+        || (PLUGIN_FUNCTIONS.contains(&function) && site.plugin_installed());
     if !known {
         return INVALID_RECORD.to_string();
     }
     if !site.functions.iter().any(|f| f == function) {
         return ACCESS_EXCEPTION.to_string();
+    }
+    if let Some(raw) = site.raw.get(function) {
+        return raw.clone();
     }
     let value = match function {
         SITE_INFO => {
@@ -803,8 +873,13 @@ fn answer(
         }
         "local_maildrift_get_mail_config" => site.mail_config.clone(),
         "local_maildrift_get_mail_health" => {
-            let Some(days) = request.field("days").and_then(|d| d.parse::<u32>().ok()) else {
-                return INVALID_PARAMETER.to_string();
+            // As the plugin: PARAM_INT with VALUE_DEFAULT 7, then clamped to 1..=90.
+            let days = match request.field("days") {
+                None => 7,
+                Some(d) => match d.trim().parse::<i64>() {
+                    Ok(d) => d.clamp(1, 90),
+                    Err(_) => return INVALID_PARAMETER.to_string(),
+                },
             };
             let mut health = site.health.clone();
             health["days"] = json!(days);
@@ -815,11 +890,16 @@ fn answer(
                 return INVALID_PARAMETER.to_string();
             }
             let now = Instant::now();
-            if state
-                .last_test_mail
-                .is_some_and(|last| now.duration_since(last) < site.test_mail_interval)
+            if let Some(last) = state.last_test_mail
+                && now.duration_since(last) < site.test_mail_interval
             {
-                return TEST_MAIL_TOO_SOON.to_string();
+                // The plugin's wording (tests/fixtures/moodle/send_test_mail.toosoon.json).
+                let wait = (site.test_mail_interval - now.duration_since(last))
+                    .as_secs()
+                    .max(1);
+                return format!(
+                    r#"{{"exception":"core\\exception\\moodle_exception","errorcode":"testmailtoosoon","message":"A test message was sent less than a minute ago. Try again in {wait} seconds."}}"#
+                );
             }
             state.last_test_mail = Some(now);
             site.test_mail.clone()
@@ -838,7 +918,6 @@ const INVALID_TOKEN: &str = r#"{"exception":"core\\exception\\moodle_exception",
 const ACCESS_EXCEPTION: &str = r#"{"exception":"webservice_access_exception","errorcode":"accessexception","message":"Access control exception"}"#;
 const INVALID_RECORD: &str = r#"{"exception":"dml_missing_record_exception","errorcode":"invalidrecord","message":"Can't find data record in database table external_functions."}"#;
 const INVALID_PARAMETER: &str = r#"{"exception":"core\\exception\\invalid_parameter_exception","errorcode":"invalidparameter","message":"Invalid parameter value detected"}"#;
-const TEST_MAIL_TOO_SOON: &str = r#"{"exception":"core\\exception\\moodle_exception","errorcode":"testmailtoosoon","message":"A test mail was sent less than a minute ago; wait before sending another."}"#;
 const INVALID_TOKEN_XML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<EXCEPTION class=\"core\\exception\\moodle_exception\">\n<ERRORCODE>invalidtoken</ERRORCODE>\n<MESSAGE>Invalid token - token not found</MESSAGE>\n</EXCEPTION>\n";
 
 fn http_date() -> String {
@@ -854,6 +933,25 @@ fn json_head(shared: &Shared) -> Vec<u8> {
         http_date()
     )
     .into_bytes()
+}
+
+/// The JSON head with `Transfer-Encoding: chunked` instead of a close-delimited body.
+fn chunked_head(shared: &Shared) -> Vec<u8> {
+    let head = String::from_utf8(json_head(shared)).expect("ASCII head");
+    head.replacen(
+        "Connection: close\r\n",
+        "Connection: close\r\nTransfer-Encoding: chunked\r\n",
+        1,
+    )
+    .into_bytes()
+}
+
+/// A syntactically valid JSON answer of about `size` bytes.
+fn huge_json(size: usize) -> Vec<u8> {
+    let mut body = b"{\"sitename\":\"".to_vec();
+    body.resize(size, b'a');
+    body.extend_from_slice(b"\"}\n");
+    body
 }
 
 /// Samples 01-09: JSON body, newline-terminated, no Content-Length, closed after.
