@@ -155,6 +155,7 @@ pub fn build(
         evidence,
         dns: external.dns,
         health: external.health,
+        changes: None,
         summary,
     }
 }

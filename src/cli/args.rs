@@ -98,6 +98,8 @@ pub struct MergeArgs {
     pub reports: Vec<PathBuf>,
     #[command(flatten)]
     pub out: OutputArgs,
+    #[command(flatten)]
+    pub changes: ChangesArgs,
 }
 
 /// Output formats and files, shared by the commands that render a report.
@@ -143,7 +145,22 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DIR")]
     pub evidence_dir: Option<PathBuf>,
     #[command(flatten)]
+    pub changes: ChangesArgs,
+    #[command(flatten)]
     pub dns: DnsArgs,
+}
+
+/// Comparing a run with the previous one (new, persisting and resolved findings).
+#[derive(Debug, Args)]
+pub struct ChangesArgs {
+    /// Compare with this earlier JSON report: each finding is new or persisting, gone ones are
+    /// listed as resolved (for CI without a history store)
+    #[arg(long, value_name = "REPORT")]
+    pub previous: Option<PathBuf>,
+    /// Exit 2 only for new findings at or above --fail-on (persisting ones are still reported);
+    /// without a previous run every finding is new
+    #[arg(long)]
+    pub fail_on_new: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -259,6 +259,7 @@ fn as_report(
             .iter()
             .filter_map(|(_, r)| r.as_ref().ok().cloned())
             .collect(),
+        changes: None,
         summary,
     }
 }
