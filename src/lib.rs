@@ -2,7 +2,8 @@
 //!
 //! The modules follow the pipeline:
 //! [`moodle`] client → [`snapshot`] → [`compare`] / [`checks`] / [`dns`] / [`health`] →
-//! [`findings`] → [`report`] renderers. [`cli`] wires them to the command line.
+//! [`findings`] → [`report`] renderers; [`history`] keeps runs over time. [`cli`] wires them to
+//! the command line.
 
 pub mod audit;
 pub mod baseline;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod evidence;
 pub mod findings;
 pub mod health;
+pub mod history;
 pub mod location;
 pub mod moodle;
 pub mod output;

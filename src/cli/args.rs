@@ -83,6 +83,8 @@ pub enum Command {
     Report(ReportCommand),
     /// Explain a finding code (e.g. MD101), or list them all
     Explain(ExplainArgs),
+    /// List recorded runs and setting changes from the history store
+    History(super::history::HistoryArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,6 +163,14 @@ pub struct ChangesArgs {
     /// without a previous run every finding is new
     #[arg(long)]
     pub fail_on_new: bool,
+    /// Record the run in this history store (SQLite) and compare with the last run recorded
+    /// there [default: `history` in the config; off without either]
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Delete runs older than this from the history after recording, e.g. 400d, 8w, 2y
+    /// [default: `history_keep` in the config; keep everything]
+    #[arg(long, value_name = "AGE", value_parser = crate::config::parse_keep)]
+    pub keep: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -79,7 +79,21 @@ pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
         today: output::today(now),
     };
     let mut report = audit::build(&collected, baseline.as_ref(), external, &opts);
-    compare(&mut report, prior.as_ref(), &args.changes);
+    let mut history = super::history::Recorder::open(&args.changes, &config);
+    let prior = match prior {
+        Some(p) => Some(p),
+        None => history.prior(&report),
+    };
+    let settings = super::history::settings_of(&collected);
+    if history.enabled() {
+        crate::report::changes::apply(&mut report, prior.as_ref(), args.changes.fail_on_new);
+        let latest = history.latest_changes(&settings, now);
+        if let Some(c) = report.changes.as_mut() {
+            c.latest_changes = latest;
+        }
+    } else {
+        compare(&mut report, prior.as_ref(), &args.changes);
+    }
     // Like a site that could not be read, a check that could not run (DNS not answering)
     // fails the run; the terminal must say why even when the report goes to a file only.
     for c in report
@@ -99,7 +113,8 @@ pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
         );
     }
     write_report(g, &report, &outputs, args.out.all)?;
-    Ok(outcome_code(&report))
+    let recorded = history.record(crate::history::RunKind::Check, &report, settings, now);
+    Ok(recorded.unwrap_or(outcome_code(&report)))
 }
 
 /// The `--previous` report as the run to compare with.

@@ -9,6 +9,7 @@ mod dns;
 mod exit;
 mod explain;
 mod health;
+mod history;
 mod output;
 mod pull;
 mod report;
@@ -70,5 +71,6 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
         Command::Explain(a) => explain::run(a),
         Command::Health(a) => health::run(g, a).await,
         Command::Testmail(a) => testmail::run(g, a).await,
+        Command::History(a) => history::run(g, a),
     }
 }

@@ -129,6 +129,7 @@ pub fn apply(report: &mut Report, prior: Option<&Prior>, fail_on_new: bool) {
         new,
         persisting,
         resolved,
+        latest_changes: Vec::new(),
     });
 }
 
@@ -163,6 +164,7 @@ pub fn merge(all: &[Option<Changes>]) -> Option<Changes> {
                 o.persisting += c.persisting;
                 o.fail_on_new |= c.fail_on_new;
                 o.resolved.extend(c.resolved.iter().cloned());
+                o.latest_changes.extend(c.latest_changes.iter().cloned());
                 if o.previous.is_none() {
                     o.previous.clone_from(&c.previous);
                 }

@@ -61,6 +61,22 @@ pub struct Changes {
     /// Findings of the previous run (warnings and errors) that are gone, in environments and
     /// checks this run did check.
     pub resolved: Vec<ResolvedFinding>,
+    /// From a history store: per environment, the latest change of a setting's value (all of
+    /// them when several changed in this very run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latest_changes: Vec<LatestChange>,
+}
+
+/// When a setting's value last changed in an environment, and from what to what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatestChange {
+    pub environment: String,
+    pub setting: String,
+    pub changed_at: jiff::Timestamp,
+    /// `None`: the setting was not reported before.
+    pub from: Option<String>,
+    /// `None`: the setting is no longer reported.
+    pub to: Option<String>,
 }
 
 /// Where the previous run came from.

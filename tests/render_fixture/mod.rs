@@ -432,5 +432,14 @@ pub fn compared_report() -> Report {
     let prior = Prior::from_report("report", "nightly/2026-03-01.json", &before);
     let mut r = now;
     apply(&mut r, Some(&prior), true);
+    if let Some(c) = r.changes.as_mut() {
+        c.latest_changes.push(maildrift::report::LatestChange {
+            environment: "production".into(),
+            setting: "smtpsecure".into(),
+            changed_at: ts("2026-03-02T07:30:00Z"),
+            from: Some("tls".into()),
+            to: Some("".into()),
+        });
+    }
     r
 }

@@ -161,6 +161,30 @@ pub fn report(report: &Report) -> String {
                 &rows,
             ));
         }
+        let latest = report
+            .changes
+            .as_ref()
+            .map(|c| c.latest_changes.as_slice())
+            .unwrap_or_default();
+        if !latest.is_empty() {
+            out.push(String::new());
+            out.push("Latest setting change per environment:".to_string());
+            out.push(String::new());
+            let v = |v: &Option<String>| match v.as_deref() {
+                None => "*(absent)*".to_string(),
+                Some(v) => value(Some(v)),
+            };
+            out.extend(latest.iter().map(|l| {
+                format!(
+                    "- {}: {} {} → {} ({})",
+                    esc(&l.environment),
+                    code(&l.setting),
+                    v(&l.from),
+                    v(&l.to),
+                    l.changed_at.strftime("%Y-%m-%d")
+                )
+            }));
+        }
     }
 
     out.push(String::new());

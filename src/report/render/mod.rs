@@ -10,6 +10,8 @@ pub mod openmetrics;
 mod table;
 mod text;
 
+pub use text::visible;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -201,6 +203,8 @@ struct ChangeView<'a> {
     headline: String,
     new: Vec<&'a crate::findings::Finding>,
     resolved: &'a [crate::report::ResolvedFinding],
+    /// `production: smtpsecure `` → `ssl` (2026-11-29)`, one per latest change.
+    latest: Vec<String>,
 }
 
 fn change_view(report: &Report) -> Option<ChangeView<'_>> {
@@ -231,6 +235,25 @@ fn change_view(report: &Report) -> Option<ChangeView<'_>> {
             })
             .collect(),
         resolved: &c.resolved,
+        latest: c
+            .latest_changes
+            .iter()
+            .map(|l| {
+                let v = |v: &Option<String>| match v.as_deref() {
+                    None => "(absent)".to_string(),
+                    Some("") => "(empty)".to_string(),
+                    Some(v) => format!("`{}`", text::visible(v)),
+                };
+                format!(
+                    "{}: {} {} → {} ({})",
+                    text::visible(&l.environment),
+                    text::visible(&l.setting),
+                    v(&l.from),
+                    v(&l.to),
+                    l.changed_at.strftime("%Y-%m-%d")
+                )
+            })
+            .collect(),
     })
 }
 

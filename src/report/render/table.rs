@@ -190,6 +190,13 @@ fn changes(report: &Report, style: &Style) -> Vec<String> {
             &r.message,
         ));
     }
+    for l in &view.latest {
+        out.push(text::wrap(
+            &format!("  latest setting change, {l}"),
+            style.width,
+            "    ",
+        ));
+    }
     out
 }
 
