@@ -18,10 +18,12 @@
 //! `user_version` is newer than this program reads, or a damaged file, is an error the caller
 //! reports after the report has been written.
 
+pub mod metrics;
 mod schema;
 mod settings;
 mod store;
 
+pub use metrics::{KINDS, Month, MonthFigures};
 pub use settings::SettingChange;
 pub use store::{RunInput, RunKind, RunSummary, Store};
 
