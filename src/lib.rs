@@ -22,6 +22,7 @@ pub mod history;
 pub mod location;
 pub mod moodle;
 pub mod output;
+pub mod page;
 pub mod report;
 pub mod snapshot;
 pub mod token;

@@ -85,6 +85,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// List recorded runs and setting changes from the history store
     History(super::history::HistoryArgs),
+    /// Write the standard's living page (Markdown or self-contained HTML) from the history
+    Page(super::page::PageArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,7 @@ mod explain;
 mod health;
 mod history;
 mod output;
+mod page;
 mod pull;
 mod report;
 mod snapshot;
@@ -72,5 +73,6 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
         Command::Health(a) => health::run(g, a).await,
         Command::Testmail(a) => testmail::run(g, a).await,
         Command::History(a) => history::run(g, a),
+        Command::Page(a) => page::run(g, a),
     }
 }

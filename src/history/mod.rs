@@ -25,7 +25,7 @@ mod store;
 
 pub use metrics::{KINDS, Month, MonthFigures};
 pub use settings::SettingChange;
-pub use store::{RunInput, RunKind, RunSummary, Store};
+pub use store::{EnvironmentLatest, RunInput, RunKind, RunSummary, Store};
 
 use std::path::PathBuf;
 

@@ -228,6 +228,69 @@ impl Store {
     }
 }
 
+/// An environment as its latest run saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentLatest {
+    pub environment: String,
+    pub seen_at: jiff::Timestamp,
+    pub ok: bool,
+    /// `(check, state)` pairs, e.g. `("spf", "passed")`.
+    pub checks: Vec<(String, String)>,
+    pub dns: Option<String>,
+}
+
+impl Store {
+    /// Every environment the history knows, as its latest run saw it, by name.
+    pub fn environments_latest(&self) -> Result<Vec<EnvironmentLatest>, HistoryError> {
+        let err = self.err();
+        let mut q = self
+            .conn
+            .prepare_cached(
+                "SELECT e.environment, r.generated_at, e.state, e.checks, e.dns
+                 FROM run_environments e JOIN runs r ON r.id = e.run_id
+                 WHERE e.run_id = (SELECT max(run_id) FROM run_environments WHERE environment = e.environment)
+                 ORDER BY e.environment",
+            )
+            .map_err(&err)?;
+        let rows = q
+            .query_map([], |r| {
+                let checks: String = r.get(3)?;
+                Ok(EnvironmentLatest {
+                    environment: r.get(0)?,
+                    seen_at: ts(r.get(1)?),
+                    ok: r.get::<_, String>(2)? == "ok",
+                    checks: checks
+                        .split(',')
+                        .filter_map(|c| c.split_once('='))
+                        .map(|(a, b)| (a.to_string(), b.to_string()))
+                        .collect(),
+                    dns: r.get(4)?,
+                })
+            })
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(&err)
+    }
+
+    /// The last recorded value of `setting` in `environment`.
+    pub fn current_value(
+        &self,
+        environment: &str,
+        setting: &str,
+    ) -> Result<Option<String>, HistoryError> {
+        let err = self.err();
+        self.conn
+            .query_row(
+                "SELECT new_value FROM setting_changes WHERE environment = ?1 AND name = ?2
+                 ORDER BY id DESC LIMIT 1",
+                params![environment, setting],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(&err)
+    }
+}
+
 fn record_in(tx: &Transaction<'_>, input: &RunInput<'_>) -> rusqlite::Result<i64> {
     let report = input.report;
     let outcome = match report.outcome() {
