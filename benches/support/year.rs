@@ -141,7 +141,7 @@ pub fn report(sites: usize, night: u32) -> Report {
     }
 }
 
-/// Every site's settings on `night` (30 of them, as a Moodle reports its mail settings).
+/// Every site's settings on `night` (31 of them, as a Moodle reports its mail settings).
 pub fn settings(sites: usize, night: u32) -> Vec<(String, Vec<(String, String)>)> {
     (0..sites)
         .map(|i| {
@@ -151,6 +151,10 @@ pub fn settings(sites: usize, night: u32) -> Vec<(String, Vec<(String, String)>)
             let relay = if i % 10 == 0 { night / 90 } else { 0 };
             values.push(("smtphosts".into(), format!("relay{relay}.example.edu:587")));
             values.push(("smtppass".into(), "(set)".into()));
+            values.push((
+                "noreplyaddress".into(),
+                format!("noreply@{}.example.edu", name(i)),
+            ));
             (name(i), values)
         })
         .collect()

@@ -94,8 +94,8 @@ pub fn bar_chart(
                 TOP + plot_h - 4.0
             )),
         }
-        // Month labels: every other one, the last always.
-        if i % 2 == bars.len() % 2 || i + 1 == bars.len() {
+        // Month labels: every other one, counted back from the last so it always has one.
+        if i % 2 == (bars.len() - 1) % 2 {
             s.push_str(&format!(
                 "<text x=\"{:.1}\" y=\"{:.1}\" class=\"axis\" text-anchor=\"middle\">{}</text>",
                 x + bw / 2.0,
