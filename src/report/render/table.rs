@@ -5,6 +5,8 @@
 //! only measures and wraps (its `custom_styling` feature makes it ignore our codes when it
 //! measures widths).
 
+mod changes;
+
 use comfy_table::{ContentArrangement, Table};
 use similar::{ChangeTag, TextDiff};
 
@@ -17,7 +19,7 @@ use crate::report::{EnvState, EnvironmentStatus, ExceptionState, Outcome, Report
 pub fn report(report: &Report, style: &Style) -> String {
     let color = style.color;
     let mut out: Vec<String> = vec![header(report, style)];
-    out.extend(changes(report, style));
+    out.extend(changes::lines(report, style));
 
     for key in environment_keys(report) {
         let env = key.and_then(|k| report.environments.iter().find(|e| e.name == k));
@@ -132,72 +134,6 @@ pub fn report(report: &Report, style: &Style) -> String {
     let mut s = out.join("\n");
     s.push('\n');
     s
-}
-
-/// What is new and what was resolved, before everything else: the reason to read on.
-fn changes(report: &Report, style: &Style) -> Vec<String> {
-    let Some(view) = super::change_view(report) else {
-        return Vec::new();
-    };
-    let color = style.color;
-    let mut out = vec![
-        String::new(),
-        paint(
-            &text::wrap(&view.headline, style.width, "  "),
-            Paint::Bold,
-            color,
-        ),
-    ];
-    let line = |word: &str,
-                p: Paint,
-                severity: Severity,
-                code: &str,
-                env: Option<&str>,
-                subject: Option<&str>,
-                message: &str| {
-        let place = [env, subject]
-            .into_iter()
-            .flatten()
-            .map(visible)
-            .collect::<Vec<_>>()
-            .join(" ");
-        let text = text::wrap(
-            &format!("  {word} {severity} {code} {place}: {}", visible(message)),
-            style.width,
-            "    ",
-        );
-        text.replacen(word, &paint(word, p, color), 1)
-    };
-    for f in &view.new {
-        out.push(line(
-            "new",
-            Paint::Yellow,
-            f.severity,
-            &f.code,
-            f.environment.as_deref(),
-            f.subject.as_deref(),
-            &f.message,
-        ));
-    }
-    for r in view.resolved {
-        out.push(line(
-            "resolved",
-            Paint::Green,
-            r.severity,
-            &r.code,
-            r.environment.as_deref(),
-            r.subject.as_deref(),
-            &r.message,
-        ));
-    }
-    for l in &view.latest {
-        out.push(text::wrap(
-            &format!("  latest setting change, {l}"),
-            style.width,
-            "    ",
-        ));
-    }
-    out
 }
 
 /// Whether the table lists a finding. Info findings no exception waived (passing checks and
