@@ -62,4 +62,7 @@ mkdir -p target
 
     echo "== fleet"
     cargo bench -q --bench fleet 2>&1 | grep -v '^ *\(Compiling\|Finished\|Running\)'
+
+    echo "== history"
+    cargo bench -q --bench history 2>&1 | grep -v '^ *\(Compiling\|Finished\|Running\)'
 } 2>&1 | tee target/bench-results.txt

@@ -168,6 +168,7 @@ pub fn build_shard(
         dns: external.dns,
         health: external.health,
         relay: external.relay,
+        changes: None,
         summary,
     }
 }

@@ -12,6 +12,7 @@ pub fn all() -> Vec<&'static Kind> {
     all.extend(crate::dns::KINDS.iter());
     all.extend(crate::health::KINDS.iter());
     all.extend(crate::relay::KINDS.iter());
+    all.extend(crate::history::KINDS.iter());
     all.sort_by_key(|k| k.code);
     all
 }

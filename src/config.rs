@@ -41,6 +41,10 @@ struct RawConfig {
     baseline: Option<PathBuf>,
     #[serde(default)]
     dns: RawDns,
+    /// The history store `check` records runs into (relative to the config file); off without.
+    history: Option<PathBuf>,
+    /// How long the history keeps runs, e.g. "400d" (`--keep` overrides).
+    history_keep: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -97,6 +101,10 @@ pub struct Config {
     pub dns: DnsSettings,
     /// How many sites are read at once.
     pub jobs: Option<usize>,
+    /// The history store (`history = "path"`); `None`: runs are not recorded.
+    pub history: Option<PathBuf>,
+    /// Days the history keeps runs (`history_keep`); `None`: forever.
+    pub history_keep: Option<u32>,
 }
 
 /// Where DNS answers come from, as configured (command-line options override these).
@@ -206,6 +214,30 @@ pub fn parse_dns_server(s: &str) -> Result<std::net::SocketAddr, String> {
         .map_err(|_| format!("`{s}` is not IP or IP:PORT (e.g. 127.0.0.1:5353 or [::1]:53)"))
 }
 
+/// Parses a retention such as `400d`, `8w` or `2y` (365 days) into days.
+pub fn parse_keep(s: &str) -> Result<u32, String> {
+    let s = s.trim();
+    let (number, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let days_per: u32 = match unit {
+        "d" => 1,
+        "w" => 7,
+        "y" => 365,
+        _ => {
+            return Err(format!(
+                "`{s}` is not a retention: give days, weeks or years, e.g. 400d, 8w or 2y"
+            ));
+        }
+    };
+    match number.parse::<u32>() {
+        Ok(n) if n > 0 => n
+            .checked_mul(days_per)
+            .ok_or_else(|| format!("`{s}` is too long a retention")),
+        _ => Err(format!(
+            "`{s}` is not a retention: give a whole number above 0, e.g. 400d"
+        )),
+    }
+}
+
 impl Config {
     /// A configuration with no environments, for commands that work on files only.
     pub fn empty() -> Config {
@@ -216,6 +248,8 @@ impl Config {
             baseline: None,
             dns: DnsSettings::default(),
             jobs: None,
+            history: None,
+            history_keep: None,
         }
     }
 
@@ -380,6 +414,14 @@ impl Config {
                 hint: "give at least 1".into(),
             });
         }
+        let history_keep = match raw.history_keep.as_deref() {
+            None => None,
+            Some(k) => Some(parse_keep(k).map_err(|hint| ConfigError::Invalid {
+                path: shown.clone(),
+                what: format!("history_keep = {k:?}"),
+                hint,
+            })?),
+        };
         Ok(Config {
             path: path.map(Path::to_path_buf),
             environments,
@@ -387,6 +429,8 @@ impl Config {
             baseline: raw.baseline.map(resolve),
             dns,
             jobs: raw.defaults.jobs,
+            history: raw.history.map(resolve),
+            history_keep,
         })
     }
 
@@ -443,6 +487,25 @@ pub enum ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn history_path_resolves_next_to_the_config_and_keep_is_read_in_days() {
+        let cfg = Config::parse(
+            "history = \"h/runs.sqlite\"\nhistory_keep = \"8w\"\n",
+            Some(Path::new("/etc/md/maildrift.toml")),
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.history.as_deref(),
+            Some(Path::new("/etc/md/h/runs.sqlite"))
+        );
+        assert_eq!(cfg.history_keep, Some(56));
+        let bad = Config::parse("history_keep = \"soon\"\n", Some(Path::new("m.toml")));
+        assert!(bad.unwrap_err().to_string().contains("history_keep"));
+        assert_eq!(parse_keep("400d"), Ok(400));
+        assert!(parse_keep("0d").is_err());
+        assert!(parse_keep("5").is_err());
+    }
 
     #[test]
     fn parses_environments_in_file_order_with_defaults() {

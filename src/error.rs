@@ -22,6 +22,8 @@ pub enum Error {
     Dns(#[from] crate::dns::DnsError),
     #[error(transparent)]
     Merge(#[from] crate::report::merge::MergeError),
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,

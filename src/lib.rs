@@ -2,7 +2,8 @@
 //!
 //! The modules follow the pipeline:
 //! [`moodle`] client → [`snapshot`] → [`compare`] / [`checks`] / [`dns`] / [`health`] →
-//! [`findings`] → [`report`] renderers. [`cli`] wires them to the command line.
+//! [`findings`] → [`report`] renderers; [`history`] keeps runs over time. [`cli`] wires them to
+//! the command line.
 
 // Nothing here needs unsafe code; forbidding it keeps it that way (it cannot be allowed locally).
 #![forbid(unsafe_code)]
@@ -20,10 +21,12 @@ pub mod error;
 pub mod evidence;
 pub mod findings;
 pub mod health;
+pub mod history;
 pub mod init;
 pub mod location;
 pub mod moodle;
 pub mod output;
+pub mod page;
 pub mod relay;
 pub mod report;
 pub mod sanitise;

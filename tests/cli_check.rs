@@ -43,7 +43,7 @@ fn check_of_sites_matching_the_baseline_exits_0() {
     let out = w.run(&["check", "--no-dns", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.both());
     let report = out.json();
-    assert_eq!(report["schema"], "maildrift.report/1");
+    assert_eq!(report["schema"], "maildrift.report/2");
     assert_eq!(report["summary"]["errors"], 0, "{}", out.stdout);
     assert_eq!(report["environments"].as_array().unwrap().len(), 2);
 }
@@ -194,7 +194,7 @@ fn check_writes_each_format_to_its_file_and_the_last_to_stdout() {
     assert_eq!(out.code, 2, "{}", out.both());
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(w.path("r.json")).unwrap()).unwrap();
-    assert_eq!(report["schema"], "maildrift.report/1");
+    assert_eq!(report["schema"], "maildrift.report/2");
     assert!(codes(&report).iter().any(|(c, _)| c == "MD101"));
 
     let xml = std::fs::read_to_string(w.path("r.xml")).unwrap();

@@ -48,6 +48,7 @@ fn reports() -> Vec<(&'static str, Report)> {
         ("clean", fx::clean_report()),
         ("hostile", hostile_report()),
         ("passes", report_with_passes()),
+        ("compared", fx::compared_report()),
     ]
 }
 
@@ -505,8 +506,19 @@ fn serialised_snapshots_match_the_snapshot_schema() {
 /// with the strict check above this pins the schemas to the serde output both ways.
 #[test]
 fn schemas_require_every_property_serde_always_writes() {
-    // `warnings` (snapshot) is written only when the plugin warned.
-    const OPTIONAL: &[&str] = &["waived_by", "dkim", "relay", "dkim_known", "warnings"];
+    // `warnings` (snapshot) is written only when the plugin warned; `state`, `since`, `changes`
+    // and `latest_changes` only when the run was compared with a previous one.
+    const OPTIONAL: &[&str] = &[
+        "waived_by",
+        "dkim",
+        "relay",
+        "dkim_known",
+        "warnings",
+        "state",
+        "since",
+        "changes",
+        "latest_changes",
+    ];
     fn walk(v: &Value, file: &str) {
         if let Value::Object(map) = v {
             if let Some(Value::Object(props)) = map.get("properties") {

@@ -219,3 +219,27 @@ fn empty_diff_says_the_environments_are_the_same() {
     check_golden("diff-empty.txt", &out);
     assert!(out.contains("staging and production have the same mail settings"));
 }
+
+#[test]
+fn compared_report_table_leads_with_new_and_resolved() {
+    check_golden(
+        "report-compared.txt",
+        &render::report(&fx::compared_report(), Format::Table, &WIDE),
+    );
+}
+
+#[test]
+fn compared_report_markdown_leads_with_new_and_resolved() {
+    check_golden(
+        "report-compared.md",
+        &render::report(&fx::compared_report(), Format::Markdown, &PLAIN),
+    );
+}
+
+#[test]
+fn compared_report_json_carries_states_and_resolved() {
+    check_golden(
+        "report-compared.json",
+        &render::report(&fx::compared_report(), Format::Json, &PLAIN),
+    );
+}

@@ -92,6 +92,10 @@ pub enum Command {
     /// Evaluate SPF (RFC 7208) for an address and domain; print the verdict and the trace.
     /// Exit 0 for pass, 2 for any other verdict, 1 when DNS could not be asked (temperror)
     Spf(SpfArgs),
+    /// List recorded runs and setting changes from the history store
+    History(super::history::HistoryArgs),
+    /// Write the standard's living page (Markdown or self-contained HTML) from the history
+    Page(super::page::PageArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +111,8 @@ pub struct MergeArgs {
     pub reports: Vec<PathBuf>,
     #[command(flatten)]
     pub out: OutputArgs,
+    #[command(flatten)]
+    pub changes: ChangesArgs,
 }
 
 /// Output formats and files, shared by the commands that render a report.
@@ -155,7 +161,30 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DIR")]
     pub evidence_dir: Option<PathBuf>,
     #[command(flatten)]
+    pub changes: ChangesArgs,
+    #[command(flatten)]
     pub dns: DnsArgs,
+}
+
+/// Comparing a run with the previous one (new, persisting and resolved findings).
+#[derive(Debug, Args)]
+pub struct ChangesArgs {
+    /// Compare with this earlier JSON report: each finding is new or persisting, gone ones are
+    /// listed as resolved (for CI without a history store)
+    #[arg(long, value_name = "REPORT")]
+    pub previous: Option<PathBuf>,
+    /// Exit 2 only for new findings at or above --fail-on (persisting ones are still reported);
+    /// without a previous run every finding is new
+    #[arg(long)]
+    pub fail_on_new: bool,
+    /// Record the run in this history store (SQLite) and compare with the last run recorded
+    /// there [default: `history` in the config; off without either]
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Delete runs older than this from the history after recording, e.g. 400d, 8w, 2y
+    /// [default: `history_keep` in the config; keep everything]
+    #[arg(long, value_name = "AGE", value_parser = crate::config::parse_keep)]
+    pub keep: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -13,6 +13,8 @@ use crate::report::render::{self, Format};
 
 pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
     let outputs = plan_outputs(&args.out, &["check"])?;
+    // Read before the sites are asked: a bad file must not cost a whole run.
+    let prior = read_previous(&args.changes)?;
     let config = if args.snapshots.is_empty() {
         output::load_config(g)?
     } else {
@@ -115,7 +117,22 @@ pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
         reference: reference.as_ref(),
         size: fleet.len(),
     });
-    let report = audit::build_shard(&collected, scope, baseline.as_ref(), external, &opts);
+    let mut report = audit::build_shard(&collected, scope, baseline.as_ref(), external, &opts);
+    let mut history = super::history::Recorder::open(&args.changes, &config);
+    let prior = match prior {
+        Some(p) => Some(p),
+        None => history.prior(&report),
+    };
+    let settings = super::history::settings_of(&collected);
+    if history.enabled() {
+        crate::report::changes::apply(&mut report, prior.as_ref(), args.changes.fail_on_new);
+        let latest = history.latest_changes(&settings, now);
+        if let Some(c) = report.changes.as_mut() {
+            c.latest_changes = latest;
+        }
+    } else {
+        compare(&mut report, prior.as_ref(), &args.changes);
+    }
     // Like a site that could not be read, a check that could not run (DNS not answering)
     // fails the run; the terminal must say why even when the report goes to a file only.
     for c in report
@@ -135,7 +152,35 @@ pub async fn run(g: &Global, args: &CheckArgs) -> crate::Result<u8> {
         );
     }
     write_report(g, &report, &outputs, args.out.all)?;
-    Ok(outcome_code(&report))
+    let recorded = history.record(crate::history::RunKind::Check, &report, settings, now);
+    Ok(recorded.unwrap_or(outcome_code(&report)))
+}
+
+/// The `--previous` report as the run to compare with.
+pub fn read_previous(
+    args: &super::args::ChangesArgs,
+) -> crate::Result<Option<crate::report::changes::Prior>> {
+    let Some(path) = &args.previous else {
+        return Ok(None);
+    };
+    let previous = crate::report::merge::read(path)?;
+    Ok(Some(crate::report::changes::Prior::from_report(
+        "report",
+        &path.display().to_string(),
+        &previous,
+    )))
+}
+
+/// Marks findings new, persisting or resolved when there is something to compare with or
+/// `--fail-on-new` asks for it; otherwise the report carries no states.
+pub fn compare(
+    report: &mut crate::report::Report,
+    prior: Option<&crate::report::changes::Prior>,
+    args: &super::args::ChangesArgs,
+) {
+    if prior.is_some() || args.fail_on_new {
+        crate::report::changes::apply(report, prior, args.fail_on_new);
+    }
 }
 
 /// Renders `report` in every planned format; files get no colour and no width limit. `all`

@@ -305,6 +305,7 @@ fn as_report(
             .filter_map(|(_, r)| r.as_ref().ok().cloned())
             .collect(),
         relay: vec![],
+        changes: None,
         summary,
     }
 }

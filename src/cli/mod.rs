@@ -10,8 +10,10 @@ mod exit;
 mod explain;
 mod generate;
 mod health;
+mod history;
 mod init;
 mod output;
+mod page;
 mod pull;
 mod report;
 mod snapshot;
@@ -77,5 +79,7 @@ async fn dispatch(cli: Cli) -> crate::Result<u8> {
         Command::Init(a) => init::run(g, a).await,
         Command::Completions(a) => generate::completions(a),
         Command::Man(a) => generate::man(a),
+        Command::History(a) => history::run(g, a),
+        Command::Page(a) => page::run(g, a),
     }
 }

@@ -157,6 +157,7 @@ impl CheckAcc {
 
     pub fn push(&mut self, mut f: Finding) {
         f.environment = Some(self.environment.clone());
+        f.refingerprint();
         f.category = self.check.to_string();
         self.findings.push(f);
     }

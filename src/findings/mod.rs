@@ -4,6 +4,8 @@
 //! next to the check that raises them; `crate::catalogue` gathers them (it sits above the
 //! checks, so this module depends on none of them).
 
+pub mod fingerprint;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -82,6 +84,35 @@ pub struct Finding {
     /// Set when an active baseline exception downgraded this finding to info.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub waived_by: Option<Waiver>,
+    /// Stable identity across runs: code, environment and subject, never wording (see
+    /// [`fingerprint`]). Kept current by the builder methods and by [`Finding::refingerprint`].
+    #[serde(default)]
+    pub fingerprint: String,
+    /// New or persisting since the previous run; `None` when the run was compared with none.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub state: Option<FindingState>,
+    /// When this finding was first seen (this run's time for a new one).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub since: Option<jiff::Timestamp>,
+}
+
+/// A finding compared with the previous run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingState {
+    /// Not in the previous run, or there at a lower severity (e.g. its exception expired).
+    New,
+    /// In the previous run at the same or a higher severity.
+    Persisting,
+}
+
+impl FindingState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingState::New => "new",
+            FindingState::Persisting => "persisting",
+        }
+    }
 }
 
 /// The exception that waived a finding.
@@ -108,17 +139,32 @@ impl Finding {
             message: message.into(),
             remedy: kind.remedy.to_string(),
             waived_by: None,
+            fingerprint: fingerprint::of(kind.code, None, None),
+            state: None,
+            since: None,
         }
     }
 
     pub fn env(mut self, environment: impl Into<String>) -> Self {
         self.environment = Some(environment.into());
+        self.refingerprint();
         self
     }
 
     pub fn subject(mut self, subject: impl Into<String>) -> Self {
         self.subject = Some(subject.into());
+        self.refingerprint();
         self
+    }
+
+    /// Recomputes the fingerprint after code, environment or subject were set directly (or
+    /// read from a report that predates fingerprints).
+    pub fn refingerprint(&mut self) {
+        self.fingerprint = fingerprint::of(
+            &self.code,
+            self.environment.as_deref(),
+            self.subject.as_deref(),
+        );
     }
 
     pub fn expected(mut self, expected: impl Into<String>) -> Self {

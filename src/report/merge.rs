@@ -2,7 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{CheckRun, CheckState, ExceptionState, ExceptionStatus, Report, SCHEMA, Summary};
+use super::{
+    CheckRun, CheckState, ExceptionState, ExceptionStatus, READABLE_SCHEMAS, Report, SCHEMA,
+    Summary,
+};
 use crate::findings;
 use crate::location::Location;
 
@@ -20,7 +23,7 @@ pub enum MergeError {
         location: Location,
         message: String,
     },
-    #[error("{}: report schema `{found}` is not `{SCHEMA}`; produce it with `maildrift check --format json` of this version", path.display())]
+    #[error("{}: report schema `{found}` is not one this version reads ({}); produce it with `maildrift check --format json` of this version", path.display(), READABLE_SCHEMAS.join(", "))]
     Schema { path: PathBuf, found: String },
     #[error("{}: {message}", path.display())]
     Conflict { path: PathBuf, message: String },
@@ -44,7 +47,7 @@ pub fn read(path: &Path) -> Result<Report, MergeError> {
     };
     let value: serde_json::Value = serde_json::from_str(&text).map_err(parse_err)?;
     match value.get("schema").and_then(|s| s.as_str()) {
-        Some(SCHEMA) => {}
+        Some(s) if READABLE_SCHEMAS.contains(&s) => {}
         other => {
             return Err(MergeError::Schema {
                 path: path.into(),
@@ -52,12 +55,20 @@ pub fn read(path: &Path) -> Result<Report, MergeError> {
             });
         }
     }
-    serde_json::from_value(value).map_err(parse_err)
+    let mut report: Report = serde_json::from_value(value).map_err(parse_err)?;
+    // Version 1 had no fingerprints, and a hand-edited file may carry stale ones.
+    for f in &mut report.findings {
+        f.refingerprint();
+    }
+    report.schema = SCHEMA.to_string();
+    Ok(report)
 }
 
 /// Merges shard reports. Environments must not overlap; the standard and the threshold must
 /// be the same in all of them (the shards of one run share them).
 pub fn merge(reports: Vec<(PathBuf, Report)>) -> Result<Report, MergeError> {
+    let all_changes: Vec<Option<super::Changes>> =
+        reports.iter().map(|(_, r)| r.changes.clone()).collect();
     let mut iter = reports.into_iter();
     let (_, mut merged) = iter.next().ok_or(MergeError::Empty)?;
     for (path, r) in iter {
@@ -155,6 +166,19 @@ pub fn merge(reports: Vec<(PathBuf, Report)>) -> Result<Report, MergeError> {
             .cmp(&b.environment)
             .then(a.check.cmp(&b.check))
     });
+    merged.changes = super::changes::merge(&all_changes);
+    if let Some(c) = &mut merged.changes {
+        // Findings about the standard appear in every shard but once in the merge: count again.
+        let count = |s| {
+            merged
+                .findings
+                .iter()
+                .filter(|f| f.state == Some(s))
+                .count()
+        };
+        c.new = count(findings::FindingState::New);
+        c.persisting = count(findings::FindingState::Persisting);
+    }
     merged.summary = Summary::of(&merged.findings, &merged.environments, merged.fail_on);
     Ok(merged)
 }

@@ -1,7 +1,9 @@
 //! The report: everything one `maildrift check` run found, in one serialisable value.
 //!
-//! Serialised as JSON with `"schema": "maildrift.report/1"`; every renderer works from it, and
-//! `maildrift report merge` combines several of them (one per shard) into one.
+//! Serialised as JSON with `"schema": "maildrift.report/2"`; every renderer works from it, and
+//! `maildrift report merge` combines several of them (one per shard) into one. Version 2 added
+//! each finding's `fingerprint`, `state` and `since` and the report's `changes`; version 1
+//! reports are still read (fingerprints are recomputed, there are no states).
 
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +11,10 @@ use crate::findings::{Finding, Severity};
 use crate::snapshot::Source;
 
 /// Schema identifier written into every JSON report.
-pub const SCHEMA: &str = "maildrift.report/1";
+pub const SCHEMA: &str = "maildrift.report/2";
+
+/// Older schemas this version still reads (as `--previous` or for `report merge`).
+pub const READABLE_SCHEMAS: &[&str] = &[SCHEMA, "maildrift.report/1"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -38,7 +43,68 @@ pub struct Report {
     /// What each live environment's relays offered the Moodle server (`local_maildrift_probe_relay`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub relay: Vec<crate::relay::EnvironmentRelay>,
+    /// What is new and what was resolved since the previous run; `None` when the run was
+    /// compared with none (no `--previous`, no history, no `--fail-on-new`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
     pub summary: Summary,
+}
+
+/// The comparison of this run's findings with the previous run's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Changes {
+    /// The run compared with; `None` when there was none (the first run: every finding is new).
+    pub previous: Option<PreviousRun>,
+    /// With `--fail-on-new`, only new findings at or above `fail_on` make the run exit 2.
+    pub fail_on_new: bool,
+    /// Findings not in the previous run (or there at a lower severity).
+    pub new: usize,
+    /// Findings also in the previous run.
+    pub persisting: usize,
+    /// Findings of the previous run (warnings and errors) that are gone, in environments and
+    /// checks this run did check.
+    pub resolved: Vec<ResolvedFinding>,
+    /// From a history store: per environment, the latest change of a setting's value (all of
+    /// them when several changed in this very run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latest_changes: Vec<LatestChange>,
+}
+
+/// When a setting's value last changed in an environment, and from what to what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatestChange {
+    pub environment: String,
+    pub setting: String,
+    pub changed_at: jiff::Timestamp,
+    /// `None`: the setting was not reported before.
+    pub from: Option<String>,
+    /// `None`: the setting is no longer reported.
+    pub to: Option<String>,
+}
+
+/// Where the previous run came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousRun {
+    /// `report` (a `--previous` JSON file) or `history` (the last run in the history store).
+    pub kind: String,
+    /// The report file or history store.
+    pub path: String,
+    pub generated_at: jiff::Timestamp,
+}
+
+/// A finding of the previous run that this run no longer raises.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedFinding {
+    pub fingerprint: String,
+    pub code: String,
+    pub name: String,
+    pub severity: Severity,
+    pub environment: Option<String>,
+    pub subject: Option<String>,
+    /// Its message when last seen.
+    pub message: String,
+    /// When it was first seen.
+    pub since: jiff::Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,6 +261,22 @@ impl Outcome {
 }
 
 impl Report {
+    /// Findings that make the run exit 2: those at or above `fail_on`, and with
+    /// `--fail-on-new` only the new ones among them.
+    pub fn gating_findings(&self) -> usize {
+        match &self.changes {
+            Some(c) if c.fail_on_new => self
+                .findings
+                .iter()
+                .filter(|f| {
+                    f.severity >= self.fail_on
+                        && f.state == Some(crate::findings::FindingState::New)
+                })
+                .count(),
+            _ => self.summary.failing,
+        }
+    }
+
     /// A failed environment or an errored check makes the run fail (1) even when other
     /// environments drifted: the report is incomplete, and a gate must not pass on it.
     pub fn outcome(&self) -> Outcome {
@@ -202,7 +284,7 @@ impl Report {
             || self.checks.iter().any(|c| c.state == CheckState::Errored)
         {
             Outcome::Failed
-        } else if self.summary.failing > 0 {
+        } else if self.gating_findings() > 0 {
             Outcome::Drift
         } else {
             Outcome::Clean

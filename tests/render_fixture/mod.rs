@@ -281,6 +281,7 @@ pub fn report() -> Report {
         ],
         health: vec![],
         relay: vec![],
+        changes: None,
         summary,
     }
 }
@@ -404,4 +405,44 @@ pub fn empty_diff() -> SnapshotDiff {
     d.secrets.clear();
     d.dkim.clear();
     d
+}
+
+/// The fixture run compared with the night before: production's smtpsecure finding is new,
+/// the rest persist, and a staging SPF finding of that night is resolved.
+pub fn compared_report() -> Report {
+    use maildrift::report::changes::{Prior, apply};
+    let now = report();
+    let mut before = report();
+    before.generated_at = ts("2026-03-01T07:30:00Z");
+    before.findings.retain(|f| {
+        !(f.environment.as_deref() == Some("production")
+            && f.subject.as_deref() == Some("smtpsecure"))
+    });
+    before.findings.push(
+        Finding::new(
+            &Kind {
+                code: "MD401",
+                name: "spf-missing",
+                severity: Severity::Error,
+                category: "spf",
+                remedy: "Publish an SPF record.",
+            },
+            "example.edu has no SPF record.",
+        )
+        .env("staging")
+        .subject("example.edu"),
+    );
+    let prior = Prior::from_report("report", "nightly/2026-03-01.json", &before);
+    let mut r = now;
+    apply(&mut r, Some(&prior), true);
+    if let Some(c) = r.changes.as_mut() {
+        c.latest_changes.push(maildrift::report::LatestChange {
+            environment: "production".into(),
+            setting: "smtpsecure".into(),
+            changed_at: ts("2026-03-02T07:30:00Z"),
+            from: Some("tls".into()),
+            to: Some("".into()),
+        });
+    }
+    r
 }

@@ -117,6 +117,76 @@ pub fn report(report: &Report) -> String {
     out.push(String::new());
     out.push(esc(&summary_line(report)));
 
+    if let Some(view) = super::change_view(report) {
+        out.push(String::new());
+        out.push("## What changed".to_string());
+        out.push(String::new());
+        out.push(format!("{}.", esc(&view.headline)));
+        let place = |env: Option<&str>| env.map_or_else(|| "standard".to_string(), esc);
+        let mut rows: Vec<Vec<String>> = view
+            .new
+            .iter()
+            .map(|f| {
+                vec![
+                    "**new**".to_string(),
+                    f.severity.to_string(),
+                    code(&f.code),
+                    place(f.environment.as_deref()),
+                    f.subject.as_deref().map(code).unwrap_or_default(),
+                    esc(&f.message),
+                ]
+            })
+            .collect();
+        rows.extend(view.resolved.iter().map(|r| {
+            vec![
+                format!("resolved (open since {})", r.since.strftime("%Y-%m-%d")),
+                r.severity.to_string(),
+                code(&r.code),
+                place(r.environment.as_deref()),
+                r.subject.as_deref().map(code).unwrap_or_default(),
+                esc(&r.message),
+            ]
+        }));
+        if !rows.is_empty() {
+            out.push(String::new());
+            out.extend(table(
+                &[
+                    "Change",
+                    "Severity",
+                    "Code",
+                    "Environment",
+                    "Subject",
+                    "Message",
+                ],
+                &rows,
+            ));
+        }
+        let latest = report
+            .changes
+            .as_ref()
+            .map(|c| c.latest_changes.as_slice())
+            .unwrap_or_default();
+        if !latest.is_empty() {
+            out.push(String::new());
+            out.push("Latest setting change per environment:".to_string());
+            out.push(String::new());
+            let v = |v: &Option<String>| match v.as_deref() {
+                None => "*(absent)*".to_string(),
+                Some(v) => value(Some(v)),
+            };
+            out.extend(latest.iter().map(|l| {
+                format!(
+                    "- {}: {} {} → {} ({})",
+                    esc(&l.environment),
+                    code(&l.setting),
+                    v(&l.from),
+                    v(&l.to),
+                    l.changed_at.strftime("%Y-%m-%d")
+                )
+            }));
+        }
+    }
+
     out.push(String::new());
     out.push("## Standard".to_string());
     out.push(String::new());

@@ -155,8 +155,19 @@ fn review_overdue(report: &Report) -> bool {
 fn outcome_reason(report: &Report) -> String {
     use crate::report::{CheckState, Outcome};
     let s = &report.summary;
+    let only_new = report.changes.as_ref().is_some_and(|c| c.fail_on_new);
     match report.outcome() {
+        Outcome::Clean if only_new && s.failing > 0 => format!(
+            "nothing new at or above {} ({} persisting)",
+            report.fail_on, s.failing
+        ),
+        Outcome::Clean if only_new => format!("nothing new at or above {}", report.fail_on),
         Outcome::Clean => format!("nothing at or above {}", report.fail_on),
+        Outcome::Drift if only_new => format!(
+            "{} at or above {}",
+            text::count(report.gating_findings(), "new finding", "new findings"),
+            report.fail_on
+        ),
         Outcome::Drift => format!(
             "{} at or above {}",
             text::count(s.failing, "finding", "findings"),
@@ -184,6 +195,67 @@ fn outcome_reason(report: &Report) -> String {
             parts.join(", ")
         }
     }
+}
+
+/// What changed since the previous run, for the top of the table and the Markdown: a
+/// headline, then the new findings worth showing (warnings, errors, waived ones) and the
+/// resolved ones. `None` when the run was compared with nothing.
+struct ChangeView<'a> {
+    headline: String,
+    new: Vec<&'a crate::findings::Finding>,
+    resolved: &'a [crate::report::ResolvedFinding],
+    /// `production: smtpsecure `` → `ssl` (2026-11-29)`, one per latest change.
+    latest: Vec<String>,
+}
+
+fn change_view(report: &Report) -> Option<ChangeView<'_>> {
+    let c = report.changes.as_ref()?;
+    let counts = format!(
+        "{} new, {} persisting, {} resolved",
+        c.new,
+        c.persisting,
+        c.resolved.len()
+    );
+    let headline = match &c.previous {
+        Some(p) => format!(
+            "Since the previous run ({} {}, {}): {counts}",
+            p.kind,
+            text::visible(&p.path),
+            p.generated_at.strftime("%Y-%m-%d %H:%M UTC")
+        ),
+        None => format!("No previous run to compare with: {counts}"),
+    };
+    Some(ChangeView {
+        headline,
+        new: report
+            .findings
+            .iter()
+            .filter(|f| {
+                f.state == Some(crate::findings::FindingState::New)
+                    && (f.severity > crate::findings::Severity::Info || f.waived_by.is_some())
+            })
+            .collect(),
+        resolved: &c.resolved,
+        latest: c
+            .latest_changes
+            .iter()
+            .map(|l| {
+                let v = |v: &Option<String>| match v.as_deref() {
+                    None => "(absent)".to_string(),
+                    Some("") => "(empty)".to_string(),
+                    Some(v) => format!("`{}`", text::visible(v)),
+                };
+                format!(
+                    "{}: {} {} → {} ({})",
+                    text::visible(&l.environment),
+                    text::visible(&l.setting),
+                    v(&l.from),
+                    v(&l.to),
+                    l.changed_at.strftime("%Y-%m-%d")
+                )
+            })
+            .collect(),
+    })
 }
 
 fn outcome_word(outcome: crate::report::Outcome) -> &'static str {

@@ -5,6 +5,8 @@
 //! only measures and wraps (its `custom_styling` feature makes it ignore our codes when it
 //! measures widths).
 
+mod changes;
+
 use comfy_table::{ContentArrangement, Table};
 use similar::{ChangeTag, TextDiff};
 
@@ -17,6 +19,7 @@ use crate::report::{EnvState, EnvironmentStatus, ExceptionState, Outcome, Report
 pub fn report(report: &Report, style: &Style) -> String {
     let color = style.color;
     let mut out: Vec<String> = vec![header(report, style)];
+    out.extend(changes::lines(report, style));
 
     for key in environment_keys(report) {
         let env = key.and_then(|k| report.environments.iter().find(|e| e.name == k));

@@ -1,0 +1,158 @@
+//! The store's tables, and opening a file safely: pragmas, version check, creation.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::HistoryError;
+
+/// `PRAGMA user_version` of the tables below. Bump it with every change to them, and teach
+/// [`open`] to migrate older stores.
+pub const VERSION: i64 = 1;
+
+/// `PRAGMA application_id`: "MDFT", so a foreign SQLite file is recognised as not ours.
+const APPLICATION_ID: i64 = 0x4D44_4654;
+
+/// How long a run waits for another one writing at the same moment.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+const TABLES: &str = "
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,              -- check | merge
+    generated_at INTEGER NOT NULL,   -- unix seconds
+    tool_version TEXT NOT NULL,
+    standard TEXT,
+    fail_on TEXT NOT NULL,
+    outcome TEXT NOT NULL,           -- clean | drift | failed
+    environments INTEGER NOT NULL,
+    findings INTEGER NOT NULL,
+    new INTEGER,
+    resolved INTEGER
+);
+CREATE INDEX runs_by_time ON runs (generated_at);
+CREATE TABLE run_environments (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    environment TEXT NOT NULL,
+    state TEXT NOT NULL,             -- ok | failed
+    error TEXT,
+    release TEXT,
+    checks TEXT NOT NULL,            -- check=state,... (DNS verdicts among them)
+    dns TEXT,                        -- the DNS headline
+    PRIMARY KEY (run_id, environment)
+) WITHOUT ROWID;
+CREATE INDEX run_environments_by_env ON run_environments (environment, state, run_id);
+CREATE TABLE findings (
+    id INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    environment TEXT,                -- NULL: the standard itself
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    category TEXT NOT NULL,
+    subject TEXT,
+    message TEXT NOT NULL,           -- as last seen
+    since INTEGER NOT NULL,          -- first seen (unix seconds)
+    first_run INTEGER NOT NULL,
+    last_run INTEGER NOT NULL
+);
+CREATE INDEX findings_open ON findings (environment, last_run);
+CREATE TABLE setting_changes (
+    id INTEGER PRIMARY KEY,
+    environment TEXT NOT NULL,
+    name TEXT NOT NULL,
+    run_id INTEGER NOT NULL,
+    changed_at INTEGER NOT NULL,
+    old_value TEXT,                  -- NULL: first sight
+    new_value TEXT                   -- NULL: no longer reported
+);
+CREATE INDEX setting_changes_by_env ON setting_changes (environment, name, id);
+CREATE TABLE health (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    environment TEXT NOT NULL,
+    measured_at INTEGER NOT NULL,
+    window_days INTEGER NOT NULL,
+    log_available INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    message_sent INTEGER NOT NULL,
+    mail_due_now INTEGER NOT NULL,
+    mail_oldest_due_age_s INTEGER NOT NULL,
+    mail_failing INTEGER NOT NULL,
+    cron_age_s INTEGER,
+    PRIMARY KEY (run_id, environment)
+) WITHOUT ROWID;
+CREATE INDEX health_by_env ON health (environment, measured_at);
+";
+
+/// Opens (creating when missing) the store at `path`, ready for concurrent use.
+pub fn open(path: &Path) -> Result<Connection, HistoryError> {
+    let conn = Connection::open(path).map_err(|source| HistoryError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let sql = |e| HistoryError::from_sql(path, e);
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+    // WAL lets readers (history, page) run beside a writer; NORMAL is durable enough in WAL.
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sql)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(sql)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(sql)?;
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(sql)?;
+    if version > VERSION {
+        return Err(HistoryError::Newer {
+            path: path.to_path_buf(),
+            found: version,
+            supported: VERSION,
+        });
+    }
+    if version == 0 {
+        create(&conn, path)?;
+    } else {
+        let id: i64 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(sql)?;
+        if id != APPLICATION_ID {
+            return Err(HistoryError::Damaged {
+                path: path.to_path_buf(),
+                message: format!("application_id is {id:#x}, not maildrift's"),
+            });
+        }
+    }
+    Ok(conn)
+}
+
+/// Creates the tables in an empty file. Two first runs at once both get here: the immediate
+/// transaction makes one wait, and it then finds the tables made.
+fn create(conn: &Connection, path: &Path) -> Result<(), HistoryError> {
+    let sql = |e| HistoryError::from_sql(path, e);
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(sql)?;
+    let result = (|| {
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version != 0 {
+            return Ok(());
+        }
+        let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        if tables > 0 {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB),
+                Some("the file has tables but no maildrift store version".into()),
+            ));
+        }
+        conn.execute_batch(TABLES)?;
+        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        conn.pragma_update(None, "user_version", VERSION)?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT").map_err(sql),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(sql(e))
+        }
+    }
+}

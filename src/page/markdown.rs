@@ -1,0 +1,266 @@
+//! The page as Markdown for a wiki or docs site.
+
+use super::{Page, minutes, percent, role_name};
+
+/// Escapes text for a table cell or paragraph (as the report's Markdown does).
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in crate::report::render::visible(s).chars() {
+        match c {
+            '\\' | '|' | '`' | '*' | '_' | '[' | ']' | '~' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' => out.push_str("<br>"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn row(cells: &[String]) -> String {
+    format!("| {} |", cells.join(" | "))
+}
+
+fn table(out: &mut Vec<String>, header: &[&str], rows: Vec<Vec<String>>) {
+    out.push(row(&header
+        .iter()
+        .map(|h| h.to_string())
+        .collect::<Vec<_>>()));
+    out.push(row(&vec!["---".to_string(); header.len()]));
+    out.extend(rows.iter().map(|r| row(r)));
+}
+
+pub fn render(p: &Page) -> String {
+    let mut out = Vec::new();
+    let s = &p.standard;
+    out.push(format!("# {} — {}", esc(&s.name), p.month));
+    out.push(String::new());
+    out.push(format!(
+        "Owner: {}. Approved: {}. Baseline: `{}`. Generated {} by maildrift from its run history.",
+        esc(&s.owner),
+        match (&s.approved_by, s.approved_on) {
+            (Some(b), Some(d)) => format!("{} on {d}", esc(b)),
+            (Some(b), None) => esc(b),
+            (None, Some(d)) => format!("on {d}"),
+            (None, None) => "not recorded".into(),
+        },
+        esc(&p.baseline_path),
+        p.generated_at.strftime("%Y-%m-%d %H:%M UTC")
+    ));
+    out.push(String::new());
+    out.push("## Latest change and next review".into());
+    out.push(String::new());
+    match &p.latest_change {
+        Some(c) => out.push(format!(
+            "- Latest change: {} in {} on {}, from {} to {}",
+            esc(&c.setting),
+            esc(&c.environment),
+            c.changed_at.strftime("%Y-%m-%d"),
+            c.from.as_deref().map_or("(absent)".into(), esc),
+            c.to.as_deref().map_or("(absent)".into(), esc)
+        )),
+        None => out.push("- Latest change: none recorded".into()),
+    }
+    out.push(format!(
+        "- Next review: {}",
+        s.review_by.map_or("not set".into(), |d| d.to_string())
+    ));
+
+    out.push(String::new());
+    out.push("## Scope, as measured".into());
+    out.push(String::new());
+    table(
+        &mut out,
+        &[
+            "Environment",
+            "Role",
+            "Relay",
+            "Sender",
+            "SPF",
+            "DKIM",
+            "DMARC",
+            "DNS",
+            "Last run",
+        ],
+        p.scope
+            .iter()
+            .map(|e| {
+                vec![
+                    esc(&e.latest.environment),
+                    role_name(e.role).into(),
+                    e.relay.as_deref().map(esc).unwrap_or_default(),
+                    e.sender.as_deref().map(esc).unwrap_or_default(),
+                    e.check("spf").into(),
+                    e.check("dkim").into(),
+                    e.check("dmarc").into(),
+                    e.latest.dns.as_deref().map(esc).unwrap_or_default(),
+                    e.latest.seen_at.strftime("%Y-%m-%d").to_string(),
+                ]
+            })
+            .collect(),
+    );
+
+    out.push(String::new());
+    out.push("## Binding rules".into());
+    out.push(String::new());
+    table(
+        &mut out,
+        &["Setting", "Value", "Applies to", "Where in Moodle"],
+        p.rules
+            .iter()
+            .map(|r| {
+                vec![
+                    esc(&r.setting),
+                    if r.value.is_empty() {
+                        "(empty)".into()
+                    } else {
+                        esc(&r.value)
+                    },
+                    esc(&r.applies_to),
+                    // Our own text: its `>` separators are plain text in a Markdown cell.
+                    r.admin_path.to_string(),
+                ]
+            })
+            .collect(),
+    );
+
+    out.push(String::new());
+    out.push("## Evidence".into());
+    out.push(String::new());
+    if s.evidence.is_empty() {
+        out.push("No evidence linked in the baseline.".into());
+    }
+    for e in &s.evidence {
+        out.push(format!(
+            "- [{}](<{}>){}",
+            esc(&e.title),
+            e.url.replace(['<', '>', '\n'], ""),
+            e.environment
+                .as_deref()
+                .map(|n| format!(" ({})", esc(n)))
+                .unwrap_or_default()
+        ));
+    }
+
+    out.push(String::new());
+    out.push("## Active exceptions".into());
+    out.push(String::new());
+    if p.exceptions.is_empty() {
+        out.push("None.".into());
+    } else {
+        table(
+            &mut out,
+            &[
+                "Covers",
+                "Environment",
+                "Owner",
+                "Expires",
+                "Ticket",
+                "Reason",
+            ],
+            p.exceptions
+                .iter()
+                .map(|x| {
+                    vec![
+                        esc(x.setting.as_deref().or(x.code.as_deref()).unwrap_or("")),
+                        x.environment.as_deref().map_or("all".into(), esc),
+                        esc(&x.owner),
+                        x.expires.to_string(),
+                        x.ticket.as_deref().map(esc).unwrap_or_default(),
+                        esc(&x.reason),
+                    ]
+                })
+                .collect(),
+        );
+    }
+
+    out.push(String::new());
+    out.push("## Metrics, last 12 months (reviewed monthly)".into());
+    out.push(String::new());
+    out.push(format!(
+        "Delivery rate is a **proxy**: 1 − failed ÷ (failed + message_sent); Moodle logs no \"e-mail sent\" event. Failed deliveries are estimated (≈) from overlapping {}-day windows. Queue delay is the worst seen at a run.",
+        p.policy.window_days
+    ));
+    out.push(String::new());
+    table(
+        &mut out,
+        &[
+            "Month",
+            "Runs",
+            "Delivery rate (proxy)",
+            "Failed (≈)",
+            "Queue delay at peak",
+        ],
+        p.trend
+            .iter()
+            .map(|m| {
+                vec![
+                    m.month.to_string(),
+                    m.runs.to_string(),
+                    percent(m.delivery_rate_proxy),
+                    if m.runs == 0 {
+                        "no data".into()
+                    } else {
+                        format!("{:.0}", m.failed)
+                    },
+                    if m.runs == 0 {
+                        "no data".into()
+                    } else {
+                        minutes(m.queue_peak_seconds)
+                    },
+                ]
+            })
+            .collect(),
+    );
+    out.push(String::new());
+    out.push(format!("### {} by environment", p.month));
+    out.push(String::new());
+    if p.figures.is_empty() {
+        out.push("No runs with health figures in this month.".into());
+    } else {
+        table(
+            &mut out,
+            &[
+                "Environment",
+                "Runs",
+                "Delivery rate (proxy)",
+                "Failed (≈)",
+                "Queue delay at peak",
+            ],
+            p.figures
+                .iter()
+                .map(|f| {
+                    vec![
+                        esc(&f.environment),
+                        f.runs.to_string(),
+                        percent(f.delivery_rate_proxy),
+                        format!("{:.0}", f.failed),
+                        minutes(f.queue_peak_seconds),
+                    ]
+                })
+                .collect(),
+        );
+    }
+    out.push(String::new());
+    out.push(format!("### Review of {}", p.month));
+    out.push(String::new());
+    if p.review.is_empty() {
+        out.push("Every metric within the standard's thresholds.".into());
+    }
+    for f in &p.review {
+        out.push(format!(
+            "- **{}** {} ({}): {}",
+            f.code,
+            esc(f.environment.as_deref().unwrap_or("")),
+            f.name,
+            esc(&f.message)
+        ));
+    }
+    let mut s = out.join("\n");
+    s.push('\n');
+    s
+}

@@ -1,0 +1,231 @@
+//! The standard's living page (`maildrift page`): what the standard covers as measured, its
+//! binding rules and where each lives in Moodle's admin UI, evidence, active exceptions, the
+//! latest change, the next review, and the three monthly metrics over the last 12 months —
+//! rendered as Markdown ([`markdown`]) or one self-contained HTML file ([`html`], charts by
+//! [`svg`]). Gathering ([`gather`]) reads the baseline and the history; the renderers do no I/O.
+
+pub mod html;
+pub mod markdown;
+pub mod svg;
+
+use crate::baseline::{Baseline, Role};
+use crate::findings::Finding;
+use crate::health::HealthPolicy;
+use crate::history::{EnvironmentLatest, Month, MonthFigures, SettingChange, Store};
+
+/// Everything the page shows.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub month: Month,
+    pub generated_at: jiff::Timestamp,
+    pub standard: crate::baseline::Standard,
+    pub baseline_path: String,
+    pub scope: Vec<Scope>,
+    pub rules: Vec<Rule>,
+    pub exceptions: Vec<crate::baseline::Exception>,
+    pub latest_change: Option<SettingChange>,
+    /// The 12 months ending with `month`, oldest first, fleet-wide.
+    pub trend: Vec<FleetMonth>,
+    /// The month's figures per environment.
+    pub figures: Vec<MonthFigures>,
+    /// The month's review findings (MD83x).
+    pub review: Vec<Finding>,
+    pub policy: HealthPolicy,
+}
+
+/// One environment as last measured.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub latest: EnvironmentLatest,
+    pub role: Option<Role>,
+    pub relay: Option<String>,
+    pub sender: Option<String>,
+}
+
+impl Scope {
+    /// The state of a DNS check (`spf`, `dkim`, `dmarc`) at the latest run.
+    pub fn check(&self, name: &str) -> &str {
+        self.latest
+            .checks
+            .iter()
+            .find(|(c, _)| c == name)
+            .map_or("not run", |(_, s)| s.as_str())
+    }
+}
+
+/// A binding rule of the baseline.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub setting: String,
+    pub value: String,
+    /// `all` or the environment it applies to.
+    pub applies_to: String,
+    pub admin_path: &'static str,
+}
+
+/// The fleet's figures for one month (all environments together).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetMonth {
+    pub month: Month,
+    pub runs: u32,
+    pub failed: f64,
+    pub delivery_rate_proxy: Option<f64>,
+    pub queue_peak_seconds: i64,
+    /// Some environment's delivery rate was under the threshold this month (MD830).
+    pub rate_over: bool,
+    /// Some environment's queue delay was over the threshold this month (MD831).
+    pub queue_over: bool,
+}
+
+/// Where a setting lives in Moodle's admin UI (Moodle 4.5 and 5.x).
+pub fn admin_path(setting: &str) -> &'static str {
+    match setting {
+        "noemailever" => "config.php only ($CFG->noemailever)",
+        "handlebounces" | "minbounces" | "bounceratio" => {
+            "Site administration > Server > Email > Incoming mail configuration"
+        }
+        "smtphosts"
+        | "smtpsecure"
+        | "smtpauthtype"
+        | "smtpuser"
+        | "smtppass"
+        | "smtpmaxbulk"
+        | "noreplyaddress"
+        | "allowedemaildomains"
+        | "divertallemailsto"
+        | "divertallemailsexcept"
+        | "emaildkimselector"
+        | "sitemailcharset"
+        | "allowusermailcharset"
+        | "allowattachments"
+        | "mailnewline"
+        | "emailfromvia"
+        | "emailsubjectprefix"
+        | "emailheaders"
+        | "smtpoauthservice" => {
+            "Site administration > Server > Email > Outgoing mail configuration"
+        }
+        _ => "Site administration > Search (setting name)",
+    }
+}
+
+/// Reads what the page needs for `month` from the baseline and the history.
+pub fn gather(
+    baseline: &Baseline,
+    store: &Store,
+    month: Month,
+    now: jiff::Timestamp,
+) -> Result<Page, crate::Error> {
+    let policy = HealthPolicy::from_baseline(baseline)?;
+    let mut scope = Vec::new();
+    let mut latest_change: Option<SettingChange> = None;
+    for latest in store.environments_latest()? {
+        let env = latest.environment.clone();
+        let change = store.latest_change(&env)?;
+        if let Some(c) = change
+            && latest_change
+                .as_ref()
+                .is_none_or(|l| c.changed_at > l.changed_at)
+        {
+            latest_change = Some(c);
+        }
+        scope.push(Scope {
+            role: baseline.environments.get(&env).and_then(|r| r.role),
+            relay: store.current_value(&env, "smtphosts")?,
+            sender: store.current_value(&env, "noreplyaddress")?,
+            latest,
+        });
+    }
+    let mut rules: Vec<Rule> = baseline
+        .settings
+        .iter()
+        .map(|(k, v)| Rule {
+            setting: k.clone(),
+            value: v.clone(),
+            applies_to: "all".into(),
+            admin_path: admin_path(k),
+        })
+        .collect();
+    for (env, r) in &baseline.environments {
+        rules.extend(r.settings.iter().map(|(k, v)| Rule {
+            setting: k.clone(),
+            value: v.clone(),
+            applies_to: env.clone(),
+            admin_path: admin_path(k),
+        }));
+    }
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let exceptions = baseline
+        .exceptions
+        .iter()
+        .filter(|x| x.expires >= today)
+        .cloned()
+        .collect();
+    let mut months = vec![month];
+    while months.len() < 12 {
+        months.insert(0, months[0].prev());
+    }
+    let all = store.monthly(None, &months)?;
+    let trend = months.iter().map(|m| fleet(*m, &all, &policy)).collect();
+    let figures: Vec<MonthFigures> = all.into_iter().filter(|f| f.month == month).collect();
+    let review = crate::history::metrics::review(&figures, &policy);
+    Ok(Page {
+        month,
+        generated_at: now,
+        standard: baseline.standard.clone(),
+        baseline_path: baseline.path.display().to_string(),
+        scope,
+        rules,
+        exceptions,
+        latest_change,
+        trend,
+        figures,
+        review,
+        policy,
+    })
+}
+
+fn fleet(month: Month, all: &[MonthFigures], policy: &HealthPolicy) -> FleetMonth {
+    let of: Vec<&MonthFigures> = all.iter().filter(|f| f.month == month).collect();
+    let owned: Vec<MonthFigures> = of.iter().map(|f| (*f).clone()).collect();
+    let review = crate::history::metrics::review(&owned, policy);
+    let raised = |code: &str| review.iter().any(|f| f.code == code);
+    let failed: f64 = of.iter().map(|f| f.failed).sum();
+    let logged: f64 = of
+        .iter()
+        .filter(|f| f.log_available)
+        .map(|f| f.failed + f.sent_proxy)
+        .sum();
+    let failed_logged: f64 = of
+        .iter()
+        .filter(|f| f.log_available)
+        .map(|f| f.failed)
+        .sum();
+    FleetMonth {
+        month,
+        runs: of.iter().map(|f| f.runs).max().unwrap_or(0),
+        failed,
+        delivery_rate_proxy: (logged > 0.0).then(|| 1.0 - failed_logged / logged),
+        queue_peak_seconds: of.iter().map(|f| f.queue_peak_seconds).max().unwrap_or(0),
+        rate_over: raised(crate::history::metrics::MONTH_DELIVERY_RATE.code),
+        queue_over: raised(crate::history::metrics::MONTH_QUEUE_DELAY.code),
+    }
+}
+
+/// `98.75 %`, or `no data`.
+pub fn percent(r: Option<f64>) -> String {
+    r.map_or_else(|| "no data".to_string(), |r| format!("{:.2} %", r * 100.0))
+}
+
+/// Minutes, rounded down.
+pub fn minutes(seconds: i64) -> String {
+    format!("{} min", seconds / 60)
+}
+
+pub fn role_name(r: Option<Role>) -> &'static str {
+    match r {
+        Some(Role::Production) => "production",
+        Some(Role::Staging) => "staging",
+        None => "",
+    }
+}
