@@ -10,9 +10,7 @@ mod cli_common;
 mod support;
 
 use cli_common::{Out, TOKEN, bare_cmd, run_cmd};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-use support::fake_moodle::{FakeMoodle, FakeSite, TlsIdentity};
-use tokio_rustls::rustls::pki_types::PrivatePkcs8KeyDer;
+use support::fake_moodle::{FakeMoodle, FakeSite};
 
 fn enabled(test: &str) -> bool {
     let on = std::env::var_os("MAILDRIFT_KEYRING_TESTS").is_some_and(|v| !v.is_empty());
@@ -32,34 +30,11 @@ struct Site {
     env: String,
 }
 
-/// A certificate for `localhost` from a CA made for this test, and that CA's PEM: keyring
-/// tokens go to https sites only, so the fake speaks TLS here.
-fn tls_identity() -> (TlsIdentity, String) {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "maildrift login test CA");
-    let ca_key = KeyPair::generate().unwrap();
-    let ca_pem = params.self_signed(&ca_key).unwrap().pem();
-    let issuer = Issuer::new(params, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
-    let identity = TlsIdentity {
-        chain: vec![cert.der().clone()],
-        key: PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
-    };
-    (identity, ca_pem)
-}
-
 /// A fake site over TLS and a config whose environment uses the keyring (the default) and no
 /// other token source. The environment name is unique so runs never see each other's entries.
 fn site(tag: &str) -> Site {
     let env = format!("login-{tag}-{}", std::process::id());
-    let (identity, ca_pem) = tls_identity();
+    let (identity, ca_pem) = support::test_ca::localhost_identity("maildrift login test CA");
     let fake = FakeMoodle::start_tls(vec![FakeSite::production(&env, TOKEN)], identity);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ca.pem"), ca_pem).unwrap();

@@ -485,6 +485,15 @@ async fn offer_keyring(env: &Environment) -> crate::Result<()> {
     if found.is_ok() {
         return Ok(());
     }
+    if env.url.scheme() != "https" {
+        // Keyring tokens only ever go to https sites (README, Security), so storing one for
+        // this site would be useless; the read below then fails with the token advice.
+        eprintln!(
+            "No token found for {} (looked in {}). The OS keyring only serves https sites, and {} is plain http: set {} or token_file for it.",
+            env.name, env.token_env, env.url, env.token_env
+        );
+        return Ok(());
+    }
     eprintln!(
         "No token found for {} (looked in {} and the OS keyring).",
         env.name, env.token_env

@@ -2,3 +2,4 @@
 
 pub mod fake_moodle;
 pub mod skip;
+pub mod test_ca;
