@@ -3,6 +3,10 @@
 //! control. Its answers copy a real Moodle 4.5.8+ (`/work/shared/moodle-ws-samples/`): status
 //! lines, header spelling (`Content-type: application/json`), bodies.
 //!
+//! One file past 700 lines on purpose: the site model, the catalogue of faults and the
+//! connection loop that plays them are one HTTP conversation; `tests/fake_moodle_fidelity.rs`
+//! holds all of it to the captured samples, which is easier to review in one place.
+//!
 //! # Use
 //!
 //! ```ignore
