@@ -35,40 +35,7 @@ fn init_on_a_terminal_stores_a_checked_token_in_the_keyring_and_writes_none() {
     // init writes no ca_file; the test CA is trusted the way a system CA store would be.
     let ca = dir.path().join("test-ca.pem");
     std::fs::write(&ca, ca_pem).unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("maildrift");
-    let mut child = Command::new("script")
-        .args([
-            "-qec",
-            &format!(
-                "{} init --env {env}={} --no-dns",
-                bin.display(),
-                fake.url(&env)
-            ),
-            "/dev/null",
-        ])
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .env("MAILDRIFT_NOW", NOW)
-        .env("SSL_CERT_FILE", &ca)
-        .env_remove("MAILDRIFT_CONFIG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("util-linux script");
-    // The token (read without echo), then yes to writing the files.
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{TOKEN}\ny\n").as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    let out = Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    };
+    let out = init_on_a_terminal(dir.path(), &env, &fake.url(&env), Some(&ca));
     assert_eq!(out.code, 0, "{}", out.both());
     assert!(out.stdout.contains("Stored the token"), "{}", out.both());
     for f in ["maildrift.toml", "baselines/mail-standard.toml"] {
@@ -104,39 +71,8 @@ fn init_on_a_terminal_offers_no_keyring_for_a_plain_http_site_and_names_the_vari
     let env = format!("inithttp-{}", std::process::id());
     let fake = FakeMoodle::start(vec![FakeSite::production(&env, TOKEN)]);
     let dir = tempfile::tempdir().unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("maildrift");
-    let mut child = Command::new("script")
-        .args([
-            "-qec",
-            &format!(
-                "{} init --env {env}={} --no-dns",
-                bin.display(),
-                fake.url(&env)
-            ),
-            "/dev/null",
-        ])
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .env("MAILDRIFT_NOW", NOW)
-        .env_remove("MAILDRIFT_CONFIG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("util-linux script");
-    // Were a token asked for, this line would answer it.
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{TOKEN}\ny\n").as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    let out = Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    };
+    // Were a token asked for, the typed line would answer it.
+    let out = init_on_a_terminal(dir.path(), &env, &fake.url(&env), None);
     assert_eq!(out.code, 1, "{}", out.both());
     let text = out.both();
     assert!(!text.contains("Paste the web service token"), "{text}");
@@ -150,4 +86,45 @@ fn init_on_a_terminal_offers_no_keyring_for_a_plain_http_site_and_names_the_vari
         !dir.path().join("maildrift.toml").exists(),
         "init wrote a config"
     );
+}
+
+/// Runs `maildrift init --env ENV=URL --no-dns` on a pseudo-terminal (util-linux `script`) in
+/// `dir`, typing the token and then "y" at whatever it asks.
+fn init_on_a_terminal(
+    dir: &std::path::Path,
+    env: &str,
+    url: &str,
+    ca: Option<&std::path::Path>,
+) -> Out {
+    let bin = assert_cmd::cargo::cargo_bin("maildrift");
+    let mut cmd = Command::new("script");
+    cmd.args([
+        "-qec",
+        &format!("{} init --env {env}={url} --no-dns", bin.display()),
+        "/dev/null",
+    ])
+    .current_dir(dir)
+    .env("NO_COLOR", "1")
+    .env("MAILDRIFT_NOW", NOW)
+    .env_remove("MAILDRIFT_CONFIG")
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    if let Some(ca) = ca {
+        cmd.env("SSL_CERT_FILE", ca);
+    }
+    let mut child = cmd.spawn().expect("util-linux script");
+    // The token (read without echo), then yes to writing the files.
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{TOKEN}\ny\n").as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
 }
