@@ -94,8 +94,20 @@ pub fn open(path: &Path) -> Result<Connection, HistoryError> {
     let sql = |e| HistoryError::from_sql(path, e);
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
     // WAL lets readers (history, page) run beside a writer; NORMAL is durable enough in WAL.
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(sql)?;
+    // Two first runs switching a new file to WAL at once can get SQLITE_BUSY without SQLite
+    // calling the busy handler (it would risk a deadlock), so that one step waits here.
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => break other.map_err(sql)?,
+        }
+    }
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(sql)?;
     conn.pragma_update(None, "foreign_keys", true)
