@@ -90,6 +90,19 @@ impl SnapshotDiff {
             .collect()
     }
 
+    /// Why DKIM keys were not compared, when a side cannot know them; environment names pass
+    /// through the renderer's own escaping.
+    pub fn dkim_unknown_note(&self, esc: impl Fn(&str) -> String) -> Option<String> {
+        let unknown = self.dkim_unknown();
+        (!unknown.is_empty()).then(|| {
+            format!(
+                "DKIM keys unknown for {}: a snapshot imported from cfg.php cannot see the key files \
+                 in dataroot, so DKIM keys were not compared.",
+                unknown.iter().map(|n| esc(n)).collect::<Vec<_>>().join(" and ")
+            )
+        })
+    }
+
     pub fn is_empty(&self) -> bool {
         self.settings.is_empty() && self.secrets.is_empty() && self.dkim.is_empty()
     }

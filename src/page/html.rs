@@ -181,27 +181,8 @@ pub fn render(p: &Page) -> String {
         b.push_str("<p>None.</p>");
     } else {
         b.push_str(&table(
-            &[
-                "Covers",
-                "Environment",
-                "Owner",
-                "Expires",
-                "Ticket",
-                "Reason",
-            ],
-            p.exceptions
-                .iter()
-                .map(|x| {
-                    vec![
-                        v(x.setting.as_deref().or(x.code.as_deref()).unwrap_or("")),
-                        x.environment.as_deref().map_or("all".into(), v),
-                        v(&x.owner),
-                        x.expires.to_string(),
-                        x.ticket.as_deref().map(v).unwrap_or_default(),
-                        v(&x.reason),
-                    ]
-                })
-                .collect(),
+            &super::EXCEPTION_COLUMNS,
+            super::exception_rows(p, v),
             &[],
         ));
     }

@@ -154,27 +154,8 @@ pub fn render(p: &Page) -> String {
     } else {
         table(
             &mut out,
-            &[
-                "Covers",
-                "Environment",
-                "Owner",
-                "Expires",
-                "Ticket",
-                "Reason",
-            ],
-            p.exceptions
-                .iter()
-                .map(|x| {
-                    vec![
-                        esc(x.setting.as_deref().or(x.code.as_deref()).unwrap_or("")),
-                        x.environment.as_deref().map_or("all".into(), esc),
-                        esc(&x.owner),
-                        x.expires.to_string(),
-                        x.ticket.as_deref().map(esc).unwrap_or_default(),
-                        esc(&x.reason),
-                    ]
-                })
-                .collect(),
+            &super::EXCEPTION_COLUMNS,
+            super::exception_rows(p, esc),
         );
     }
 

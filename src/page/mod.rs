@@ -213,6 +213,33 @@ fn fleet(month: Month, all: &[MonthFigures], policy: &HealthPolicy) -> FleetMont
 }
 
 /// `98.75 %`, or `no data`.
+/// Column names of the active-exceptions table.
+pub const EXCEPTION_COLUMNS: [&str; 6] = [
+    "Covers",
+    "Environment",
+    "Owner",
+    "Expires",
+    "Ticket",
+    "Reason",
+];
+
+/// The active-exceptions table's cells, each text passed through the format's escaping.
+pub fn exception_rows(p: &Page, esc: impl Fn(&str) -> String) -> Vec<Vec<String>> {
+    p.exceptions
+        .iter()
+        .map(|x| {
+            vec![
+                esc(x.setting.as_deref().or(x.code.as_deref()).unwrap_or("")),
+                x.environment.as_deref().map_or("all".into(), &esc),
+                esc(&x.owner),
+                x.expires.to_string(),
+                x.ticket.as_deref().map(&esc).unwrap_or_default(),
+                esc(&x.reason),
+            ]
+        })
+        .collect()
+}
+
 pub fn percent(r: Option<f64>) -> String {
     r.map_or_else(|| "no data".to_string(), |r| format!("{:.2} %", r * 100.0))
 }

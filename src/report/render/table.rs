@@ -503,17 +503,7 @@ pub fn diff(d: &SnapshotDiff, style: &Style) -> String {
         color,
     )];
     let unknown = d.dkim_unknown();
-    let unknown_note = (!unknown.is_empty()).then(|| {
-        format!(
-            "DKIM keys unknown for {}: a snapshot imported from cfg.php cannot see the key files \
-             in dataroot, so DKIM keys were not compared.",
-            unknown
-                .iter()
-                .map(|n| visible(n))
-                .collect::<Vec<_>>()
-                .join(" and ")
-        )
-    });
+    let unknown_note = d.dkim_unknown_note(visible);
     if d.is_empty() {
         let same = if unknown.is_empty() {
             "the same mail settings, secrets and DKIM keys"
