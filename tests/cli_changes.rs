@@ -71,6 +71,47 @@ fn unchanged_findings_persist_since_the_first_night_and_do_not_fail_with_fail_on
     assert_eq!(plain.code, 2, "{}", plain.both());
 }
 
+/// The `<failure>` elements of a JUnit report, each with its `type` (the codes).
+fn junit_failures(xml: &str) -> Vec<String> {
+    xml.match_indices("<failure ")
+        .map(|(i, _)| {
+            let rest = &xml[i..];
+            let t = rest.find("type=\"").expect("failure type") + 6;
+            rest[t..t + rest[t..].find('"').expect("closing quote")].to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn junit_fails_no_test_case_for_persisting_findings_under_fail_on_new() {
+    let dir = tempfile::tempdir().unwrap();
+    first_night(dir.path());
+    let args = ["--previous", "night1.json", "--format", "junit"];
+    let gate = check(
+        dir.path(),
+        NIGHT2,
+        &[&args[..], &["--fail-on-new"]].concat(),
+    );
+    assert_eq!(gate.code, 0, "{}", gate.both());
+    assert_eq!(
+        junit_failures(&gate.stdout),
+        Vec::<String>::new(),
+        "{}",
+        gate.stdout
+    );
+    assert!(gate.stdout.contains("failures=\"0\""), "{}", gate.stdout);
+    // The persisting findings are still in the report, as output of their test cases.
+    assert!(gate.stdout.contains("<system-out>"), "{}", gate.stdout);
+    // Without --fail-on-new the same findings fail their test cases, matching exit code 2.
+    let plain = check(dir.path(), NIGHT2, &args);
+    assert_eq!(plain.code, 2, "{}", plain.both());
+    assert!(
+        !junit_failures(&plain.stdout).is_empty(),
+        "{}",
+        plain.stdout
+    );
+}
+
 #[test]
 fn since_carries_over_from_the_previous_reports_own_since() {
     let dir = tempfile::tempdir().unwrap();
@@ -155,6 +196,26 @@ fn a_new_error_fails_with_fail_on_new_and_is_listed_first() {
         table.stdout.contains("1 new finding at or above error"),
         "{}",
         table.stdout
+    );
+
+    // JUnit fails exactly the new finding's test case.
+    let junit = check(
+        dir.path(),
+        NIGHT2,
+        &[
+            "--previous",
+            "night1.json",
+            "--fail-on-new",
+            "--format",
+            "junit",
+        ],
+    );
+    assert_eq!(junit.code, 2, "{}", junit.both());
+    assert_eq!(
+        junit_failures(&junit.stdout),
+        vec![gone["code"].as_str().unwrap().to_string()],
+        "{}",
+        junit.stdout
     );
 }
 

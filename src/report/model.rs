@@ -265,16 +265,22 @@ impl Report {
     /// `--fail-on-new` only the new ones among them.
     pub fn gating_findings(&self) -> usize {
         match &self.changes {
-            Some(c) if c.fail_on_new => self
-                .findings
-                .iter()
-                .filter(|f| {
-                    f.severity >= self.fail_on
-                        && f.state == Some(crate::findings::FindingState::New)
-                })
-                .count(),
+            Some(c) if c.fail_on_new => self.findings.iter().filter(|f| self.gates(f)).count(),
             _ => self.summary.failing,
         }
+    }
+
+    /// Whether `finding` makes the run exit 2: at or above `fail_on`, and new when the run
+    /// was asked to fail on new findings only. Every renderer that marks findings as
+    /// failing (JUnit) asks this, so no view is redder or greener than the exit code.
+    pub fn gates(&self, finding: &crate::findings::Finding) -> bool {
+        finding.severity >= self.fail_on
+            && match &self.changes {
+                Some(c) if c.fail_on_new => {
+                    finding.state == Some(crate::findings::FindingState::New)
+                }
+                _ => true,
+            }
     }
 
     /// A failed environment or an errored check makes the run fail (1) even when other

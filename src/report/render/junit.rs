@@ -124,14 +124,17 @@ fn failure_of(report: &Report, failing: &[&Finding]) -> Verdict {
 
 fn cases<'a>(report: &'a Report, env: Option<&str>) -> Vec<Case<'a>> {
     let of_env = |f: &&Finding| f.environment.as_deref() == env;
+    // With --fail-on-new a persisting finding at the threshold does not gate: it is listed
+    // as output like the findings below the threshold.
     let split = |category: &str| -> (Vec<&'a Finding>, Vec<&'a Finding>) {
         report
             .findings
             .iter()
             .filter(of_env)
             .filter(|f| f.category == category)
-            .partition(|f| f.severity >= report.fail_on)
+            .partition(|f| report.gates(f))
     };
+    let held_back = |below: &[&Finding]| below.iter().any(|f| f.severity >= report.fail_on);
     let mut out = Vec::new();
     for run in report
         .checks
@@ -147,6 +150,8 @@ fn cases<'a>(report: &'a Report, env: Option<&str>) -> Vec<Case<'a>> {
             ),
             CheckState::Skipped => Verdict::Skipped(run.detail.clone()),
             _ if !failing.is_empty() => failure_of(report, &failing),
+            // Failed only through findings that --fail-on-new holds back: the gate passes.
+            CheckState::Failed if held_back(&below) => Verdict::Passed,
             // The check says it failed but nothing at the threshold explains why: still fail,
             // a gate must not turn green on an inconsistency.
             CheckState::Failed => Verdict::Failed {
