@@ -389,3 +389,31 @@ fn history_of_a_missing_store_says_where_runs_are_recorded() {
     );
     assert!(!dir.path().join("nope.sqlite").exists());
 }
+
+#[test]
+fn verbose_logs_say_how_long_each_history_step_took_without_escape_codes() {
+    let dir = demo_copy();
+    let mut c = bare_cmd(dir.path());
+    c.env("MAILDRIFT_NOW", NIGHT1)
+        .env_remove("RUST_LOG")
+        .args([
+            "--config",
+            "maildrift.toml",
+            "-v",
+            "check",
+            "--history",
+            "history.sqlite",
+        ])
+        .args(["--format", "json", "-o", "r.json"]);
+    let out = run_cmd(&mut c);
+    assert_eq!(out.code, 2, "{}", out.both());
+    for step in [
+        "history: previous run read",
+        "history: latest setting changes read",
+        "history: run recorded",
+    ] {
+        assert!(out.stderr.contains(step), "{step}: {}", out.stderr);
+    }
+    // stderr is a pipe here, as in a cron job's log: no colour codes.
+    assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
+}

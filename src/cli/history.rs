@@ -61,7 +61,10 @@ impl Recorder {
     /// The last recorded run, for new/persisting/resolved.
     pub fn prior(&mut self, report: &Report) -> Option<Prior> {
         let store = self.store.as_ref()?;
-        match store.prior(report) {
+        let started = std::time::Instant::now();
+        let result = store.prior(report);
+        tracing::info!(took = ?started.elapsed(), "history: previous run read");
+        match result {
             Ok(p) => p,
             Err(e) => {
                 self.failure = Some(e);
@@ -81,26 +84,26 @@ impl Recorder {
         let Some(store) = self.store.as_ref() else {
             return Vec::new();
         };
-        let mut out = Vec::new();
-        for (env, values) in settings {
-            match store.latest_changes(env, values, now) {
-                Ok(changes) => {
-                    out.extend(changes.into_iter().map(|c| crate::report::LatestChange {
-                        environment: c.environment,
-                        setting: c.setting,
-                        changed_at: c.changed_at,
-                        from: c.from,
-                        to: c.to,
-                    }))
-                }
-                Err(e) => {
-                    self.failure = Some(e);
-                    self.store = None;
-                    return Vec::new();
-                }
+        let started = std::time::Instant::now();
+        let result = store.latest_changes(settings, now);
+        tracing::info!(took = ?started.elapsed(), "history: latest setting changes read");
+        match result {
+            Ok(changes) => changes
+                .into_iter()
+                .map(|c| crate::report::LatestChange {
+                    environment: c.environment,
+                    setting: c.setting,
+                    changed_at: c.changed_at,
+                    from: c.from,
+                    to: c.to,
+                })
+                .collect(),
+            Err(e) => {
+                self.failure = Some(e);
+                self.store = None;
+                Vec::new()
             }
         }
-        out
     }
 
     /// Records the run (after its report was written) and applies retention. `Some(1)` when
@@ -118,16 +121,22 @@ impl Recorder {
         let result = if let Some(e) = self.failure.take() {
             Err(e)
         } else if let Some(store) = self.store.as_mut() {
-            store
-                .record(&crate::history::RunInput {
-                    kind,
-                    report,
-                    settings,
-                })
-                .and_then(|_| match self.keep {
-                    Some(days) => store.prune(days, now).map(|_| ()),
-                    None => Ok(()),
-                })
+            let started = std::time::Instant::now();
+            let recorded = store.record(&crate::history::RunInput {
+                kind,
+                report,
+                settings,
+            });
+            tracing::info!(took = ?started.elapsed(), "history: run recorded");
+            recorded.and_then(|_| match self.keep {
+                Some(days) => {
+                    let started = std::time::Instant::now();
+                    let pruned = store.prune(days, now).map(|_| ());
+                    tracing::info!(took = ?started.elapsed(), days, "history: retention applied");
+                    pruned
+                }
+                None => Ok(()),
+            })
         } else {
             return None;
         };
