@@ -69,6 +69,51 @@ fn a_year_of_nightly_runs_gives_states_changes_and_monthly_metrics() {
             .is_empty()
     );
 
+    // The latest change per environment, as the next run's report gives it: the last
+    // recorded change when nothing differs now, the changed settings when something does,
+    // nothing for an environment whose settings never changed.
+    let mut tonight = year::settings(SITES, NIGHTS);
+    let at = year::night_time(NIGHTS);
+    let latest = store.latest_changes(&tonight, at).unwrap();
+    let of = |env: &str| -> Vec<_> { latest.iter().filter(|c| c.environment == env).collect() };
+    assert_eq!(of("site-010").len(), 1, "{latest:?}");
+    assert_eq!(of("site-010")[0].changed_at, year::night_time(360));
+    assert_eq!(
+        of("site-010")[0].to.as_deref(),
+        Some("relay4.example.edu:587")
+    );
+    assert!(of("site-011").is_empty(), "{latest:?}");
+    let sender = tonight[11]
+        .1
+        .iter_mut()
+        .find(|(n, _)| n == "noreplyaddress")
+        .unwrap();
+    sender.1 = "moodle@site-011.example.edu".into();
+    let latest = store.latest_changes(&tonight, at).unwrap();
+    let now: Vec<_> = latest
+        .iter()
+        .filter(|c| c.environment == "site-011")
+        .collect();
+    assert_eq!(now.len(), 1, "{latest:?}");
+    assert_eq!(now[0].setting, "noreplyaddress");
+    assert_eq!(now[0].changed_at, at);
+    assert_eq!(now[0].from.as_deref(), Some("noreply@site-011.example.edu"));
+    assert_eq!(now[0].to.as_deref(), Some("moodle@site-011.example.edu"));
+    // A setting no longer reported is a change now, to nothing.
+    tonight[11].1.retain(|(n, _)| n != "setting00");
+    let latest = store.latest_changes(&tonight, at).unwrap();
+    let gone = latest
+        .iter()
+        .find(|c| c.environment == "site-011" && c.setting == "setting00")
+        .expect("the removal is reported");
+    assert_eq!(
+        (gone.from.as_deref(), gone.to.as_deref()),
+        (Some("value-0"), None)
+    );
+    // An environment the store has never seen has no latest change yet.
+    let unseen = vec![("site-999".to_string(), tonight[0].1.clone())];
+    assert!(store.latest_changes(&unseen, at).unwrap().is_empty());
+
     // Metrics: site-001's June is over the failure-rate threshold, May is not.
     let months: Vec<Month> = ["2026-05", "2026-06", "2026-09"]
         .iter()
@@ -143,4 +188,42 @@ fn two_threads_recording_at_once_lose_no_run() {
     }
     let store = Store::open(&path).unwrap();
     assert_eq!(store.runs(None, 100).unwrap().len(), 30);
+}
+
+#[test]
+fn a_version_1_store_is_upgraded_in_place_and_keeps_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.sqlite");
+    let mut store = Store::open(&path).unwrap();
+    for night in 0..100 {
+        record_night(&mut store, night);
+    }
+    let tonight = year::settings(SITES, 100);
+    let at = year::night_time(100);
+    let expected = store.latest_changes(&tonight, at).unwrap();
+    let rows = |store: &Store| store.setting_changes(None, None, 100_000).unwrap().len();
+    let changes_before = rows(&store);
+    drop(store);
+    // Version 1 had no settings_state table; everything else is the same.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("DROP TABLE settings_state; PRAGMA user_version = 1;")
+        .unwrap();
+    drop(conn);
+
+    let mut store = Store::open(&path).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    assert_eq!(store.latest_changes(&tonight, at).unwrap(), expected);
+    assert!(
+        expected
+            .iter()
+            .any(|c| c.environment == "site-010" && c.changed_at == year::night_time(90)),
+        "{expected:?}"
+    );
+    // The next night records no change that did not happen.
+    record_night(&mut store, 100);
+    assert_eq!(rows(&store), changes_before);
 }

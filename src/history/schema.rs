@@ -9,7 +9,11 @@ use super::HistoryError;
 
 /// `PRAGMA user_version` of the tables below. Bump it with every change to them, and teach
 /// [`open`] to migrate older stores.
-pub const VERSION: i64 = 1;
+///
+/// - 1: runs, run_environments, findings, setting_changes, health.
+/// - 2: settings_state, so a nightly run compares each environment's settings with one row
+///   instead of reading their whole change history (see [`super::settings`]).
+pub const VERSION: i64 = 2;
 
 /// `PRAGMA application_id`: "MDFT", so a foreign SQLite file is recognised as not ours.
 const APPLICATION_ID: i64 = 0x4D44_4654;
@@ -17,6 +21,7 @@ const APPLICATION_ID: i64 = 0x4D44_4654;
 /// How long a run waits for another one writing at the same moment.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The tables of version 1.
 const TABLES: &str = "
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY,
@@ -85,6 +90,16 @@ CREATE TABLE health (
 CREATE INDEX health_by_env ON health (environment, measured_at);
 ";
 
+/// Added in version 2: per environment, the settings as last recorded, so a run compares
+/// with one row instead of the environment's whole change history.
+const SETTINGS_STATE: &str = "
+CREATE TABLE settings_state (
+    environment TEXT PRIMARY KEY,
+    settings TEXT NOT NULL,          -- JSON object: every value last recorded, by name
+    last_change INTEGER              -- setting_changes.id of the latest change (not a first sight)
+) WITHOUT ROWID;
+";
+
 /// Opens (creating when missing) the store at `path`, ready for concurrent use.
 pub fn open(path: &Path) -> Result<Connection, HistoryError> {
     let conn = Connection::open(path).map_err(|source| HistoryError::Open {
@@ -122,9 +137,7 @@ pub fn open(path: &Path) -> Result<Connection, HistoryError> {
             supported: VERSION,
         });
     }
-    if version == 0 {
-        create(&conn, path)?;
-    } else {
+    if version > 0 {
         let id: i64 = conn
             .pragma_query_value(None, "application_id", |r| r.get(0))
             .map_err(sql)?;
@@ -135,28 +148,39 @@ pub fn open(path: &Path) -> Result<Connection, HistoryError> {
             });
         }
     }
+    if version < VERSION {
+        upgrade(&conn, path)?;
+    }
     Ok(conn)
 }
 
-/// Creates the tables in an empty file. Two first runs at once both get here: the immediate
-/// transaction makes one wait, and it then finds the tables made.
-fn create(conn: &Connection, path: &Path) -> Result<(), HistoryError> {
+/// Creates the tables in an empty file, or brings an older store up to [`VERSION`]. Two
+/// runs at once can both get here: the immediate transaction makes one wait, and it then
+/// finds the work done.
+fn upgrade(conn: &Connection, path: &Path) -> Result<(), HistoryError> {
     let sql = |e| HistoryError::from_sql(path, e);
     conn.execute_batch("BEGIN IMMEDIATE").map_err(sql)?;
     let result = (|| {
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version != 0 {
+        if version >= VERSION {
             return Ok(());
         }
-        let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
-        if tables > 0 {
-            return Err(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB),
-                Some("the file has tables but no maildrift store version".into()),
-            ));
+        if version == 0 {
+            let tables: i64 =
+                conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+            if tables > 0 {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB),
+                    Some("the file has tables but no maildrift store version".into()),
+                ));
+            }
+            conn.execute_batch(TABLES)?;
+            conn.pragma_update(None, "application_id", APPLICATION_ID)?;
         }
-        conn.execute_batch(TABLES)?;
-        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        if version < 2 {
+            conn.execute_batch(SETTINGS_STATE)?;
+            super::settings::fill_state(conn)?;
+        }
         conn.pragma_update(None, "user_version", VERSION)?;
         Ok(())
     })();

@@ -327,18 +327,25 @@ fn record_in(tx: &Transaction<'_>, input: &RunInput<'_>) -> rusqlite::Result<i64
         "INSERT INTO run_environments (run_id, environment, state, error, release, checks, dns)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
+    // Grouped once: filtering the whole fleet's check runs per environment is quadratic.
+    let mut checks_of: HashMap<&str, Vec<String>> = HashMap::new();
+    for c in &report.checks {
+        if let Some(env) = c.environment.as_deref() {
+            checks_of
+                .entry(env)
+                .or_default()
+                .push(format!("{}={}", c.check, check_state(c.state)));
+        }
+    }
+    let mut dns_of: HashMap<&str, &str> = HashMap::new();
+    for d in &report.dns {
+        dns_of
+            .entry(d.environment.as_str())
+            .or_insert(d.headline.as_str());
+    }
     for e in &report.environments {
-        let checks: Vec<String> = report
-            .checks
-            .iter()
-            .filter(|c| c.environment.as_deref() == Some(e.name.as_str()))
-            .map(|c| format!("{}={}", c.check, check_state(c.state)))
-            .collect();
-        let dns = report
-            .dns
-            .iter()
-            .find(|d| d.environment == e.name)
-            .map(|d| d.headline.as_str());
+        let checks = checks_of.remove(e.name.as_str()).unwrap_or_default();
+        let dns = dns_of.get(e.name.as_str()).copied();
         env_row.execute(params![
             run,
             e.name,
@@ -363,6 +370,13 @@ fn record_in(tx: &Transaction<'_>, input: &RunInput<'_>) -> rusqlite::Result<i64
             .filter(|e| e.state == EnvState::Ok)
             .map(|e| Some(e.name.as_str())),
     );
+    let mut findings_of: HashMap<Option<&str>, Vec<&Finding>> = HashMap::new();
+    for f in &report.findings {
+        findings_of
+            .entry(f.environment.as_deref())
+            .or_default()
+            .push(f);
+    }
     for env in groups {
         let prev: Option<i64> = match env {
             None => tx.query_row("SELECT max(id) FROM runs WHERE id < ?1", [run], |r| {
@@ -389,11 +403,7 @@ fn record_in(tx: &Transaction<'_>, input: &RunInput<'_>) -> rusqlite::Result<i64
                 open.entry(fp).or_default().push(id);
             }
         }
-        for f in report
-            .findings
-            .iter()
-            .filter(|f| f.environment.as_deref() == env)
-        {
+        for f in findings_of.remove(&env).unwrap_or_default() {
             match open.get_mut(&f.fingerprint).and_then(Vec::pop) {
                 Some(id) => extend(tx, id, run, f, at)?,
                 None => insert(tx, run, f, at)?,
@@ -401,9 +411,7 @@ fn record_in(tx: &Transaction<'_>, input: &RunInput<'_>) -> rusqlite::Result<i64
         }
     }
 
-    for (env, values) in &input.settings {
-        settings::record(tx, run, at, env, values)?;
-    }
+    settings::record(tx, run, at, &input.settings)?;
 
     let mut health = tx.prepare_cached(
         "INSERT OR REPLACE INTO health (run_id, environment, measured_at, window_days, log_available,
