@@ -32,8 +32,8 @@ fn fill(path: &Path) {
     }
 }
 
-fn page(dir: &Path, file: &str) -> String {
-    let out = run_cmd(
+fn page_run(dir: &Path, file: &str, extra: &[&str]) -> cli_common::Out {
+    run_cmd(
         bare_cmd(dir)
             .env("MAILDRIFT_NOW", "2026-07-20T12:00:00Z")
             .args([
@@ -46,8 +46,13 @@ fn page(dir: &Path, file: &str) -> String {
                 demo_dir().join("baseline.toml").to_str().unwrap(),
                 "-o",
                 file,
-            ]),
-    );
+            ])
+            .args(extra),
+    )
+}
+
+fn page(dir: &Path, file: &str) -> String {
+    let out = page_run(dir, file, &[]);
     assert_eq!(out.code, 0, "{}", out.both());
     let text = std::fs::read_to_string(dir.join(file)).unwrap();
     if let Some(keep) = std::env::var_os("MAILDRIFT_PAGE_OUT") {
@@ -125,4 +130,46 @@ fn page_refuses_an_unknown_extension_and_a_missing_history() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn page_for_one_environment_shows_only_its_scope_and_its_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    fill(&dir.path().join("history.sqlite"));
+    // site-001 had a bad June (400 failures a week): its own page shows it over threshold.
+    for file in ["one.md", "one.html"] {
+        let out = page_run(dir.path(), file, &["--environment", "site-001"]);
+        assert_eq!(out.code, 0, "{}", out.both());
+        let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        assert!(text.contains("Limited to site-001"), "{text}");
+        assert!(
+            text.contains("MD830"),
+            "{file}: June's review must name MD830:\n{text}"
+        );
+        for other in ["site-000", "site-002", "site-005"] {
+            assert!(!text.contains(other), "{file} mentions {other}:\n{text}");
+        }
+    }
+    // site-003 was fine all year: no review finding on its page.
+    let out = page_run(dir.path(), "three.md", &["-e", "site-003"]);
+    assert_eq!(out.code, 0, "{}", out.both());
+    let text = std::fs::read_to_string(dir.path().join("three.md")).unwrap();
+    assert!(!text.contains("MD830") && !text.contains("MD831"), "{text}");
+    assert!(text.contains("cover site-003"), "{text}");
+}
+
+#[test]
+fn page_for_an_environment_the_history_never_read_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    fill(&dir.path().join("history.sqlite"));
+    let out = page_run(dir.path(), "p.md", &["--environment", "site-404"]);
+    assert_eq!(out.code, 1, "{}", out.both());
+    assert!(
+        out.stderr.contains("--environment site-404")
+            && out.stderr.contains("has no run that read it")
+            && out.stderr.contains("site-000"),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.path().join("p.md").exists());
 }

@@ -20,6 +20,10 @@ pub struct PageArgs {
     /// The history store [default: `history` in the config]
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
+    /// Limit the page to this environment: its scope, rules, exceptions, charts and figures
+    /// (repeat for several) [default: the whole fleet]
+    #[arg(short = 'e', long = "environment", value_name = "NAME")]
+    pub environments: Vec<String>,
     /// The baseline (standard) [default: `baseline` in the config]
     #[arg(short, long, env = "MAILDRIFT_BASELINE", value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -75,7 +79,7 @@ pub fn run(g: &Global, args: &PageArgs) -> crate::Result<u8> {
     let store = Store::open(&history)?;
     let now = super::output::now()?;
     let month = args.month.map_or_else(|| Month::of(now), |m| m.0);
-    let page = crate::page::gather(&baseline, &store, month, now)?;
+    let page = crate::page::gather(&baseline, &store, month, now, &args.environments)?;
     let text = if html {
         crate::page::html::render(&page)
     } else {

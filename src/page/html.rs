@@ -75,6 +75,17 @@ pub fn render(p: &Page) -> String {
         p.month
     ));
     b.push_str(&format!("<h1>{} — {}</h1>", v(&s.name), p.month));
+    if !p.focus.is_empty() {
+        b.push_str(&format!(
+            "<p class=\"meta\">Limited to {}: scope, rules, exceptions and metrics of {} only.</p>",
+            v(&p.focus.join(", ")),
+            if p.focus.len() == 1 {
+                "this environment"
+            } else {
+                "these environments"
+            }
+        ));
+    }
     let approved = match (&s.approved_by, s.approved_on) {
         (Some(by), Some(on)) => format!("{} on {on}", v(by)),
         (Some(by), None) => v(by),
@@ -245,8 +256,9 @@ pub fn render(p: &Page) -> String {
     }
     b.push_str("</div>");
     b.push_str(&format!(
-        "<p class=\"note\">Delivery rate is a <strong>proxy</strong>: 1 − failed ÷ (failed + message_sent); Moodle logs no \"e-mail sent\" event and message_sent counts every notification. Failed deliveries are estimated (≈) from overlapping {}-day windows. Queue delay is the worst seen at a run. Bars show the fleet; dashed lines are the standard's thresholds for each environment; a red bar marks a month in which at least one environment was over its threshold (see the review).</p>",
-        p.policy.window_days
+        "<p class=\"note\">Delivery rate is a <strong>proxy</strong>: 1 − failed ÷ (failed + message_sent); Moodle logs no \"e-mail sent\" event and message_sent counts every notification. Failed deliveries are estimated (≈) from overlapping {}-day windows. Queue delay is the worst seen at a run. Bars show {}; dashed lines are the standard's thresholds for each environment; a red bar marks a month in which at least one environment was over its threshold (see the review).</p>",
+        p.policy.window_days,
+        v(&p.whose())
     ));
     b.push_str(&table(
         &[

@@ -39,6 +39,18 @@ pub fn render(p: &Page) -> String {
     let s = &p.standard;
     out.push(format!("# {} — {}", esc(&s.name), p.month));
     out.push(String::new());
+    if !p.focus.is_empty() {
+        out.push(format!(
+            "Limited to {}: scope, rules, exceptions and metrics of {} only.",
+            esc(&p.focus.join(", ")),
+            if p.focus.len() == 1 {
+                "this environment"
+            } else {
+                "these environments"
+            }
+        ));
+        out.push(String::new());
+    }
     out.push(format!(
         "Owner: {}. Approved: {}. Baseline: `{}`. Generated {} by maildrift from its run history.",
         esc(&s.owner),
@@ -163,8 +175,9 @@ pub fn render(p: &Page) -> String {
     out.push("## Metrics, last 12 months (reviewed monthly)".into());
     out.push(String::new());
     out.push(format!(
-        "Delivery rate is a **proxy**: 1 − failed ÷ (failed + message_sent); Moodle logs no \"e-mail sent\" event. Failed deliveries are estimated (≈) from overlapping {}-day windows. Queue delay is the worst seen at a run.",
-        p.policy.window_days
+        "Delivery rate is a **proxy**: 1 − failed ÷ (failed + message_sent); Moodle logs no \"e-mail sent\" event. Failed deliveries are estimated (≈) from overlapping {}-day windows. Queue delay is the worst seen at a run. The monthly rows cover {}.",
+        p.policy.window_days,
+        esc(&p.whose())
     ));
     out.push(String::new());
     table(

@@ -17,6 +17,8 @@ use crate::history::{EnvironmentLatest, Month, MonthFigures, SettingChange, Stor
 #[derive(Debug, Clone)]
 pub struct Page {
     pub month: Month,
+    /// The environments the page is limited to (`--environment`); empty: the whole fleet.
+    pub focus: Vec<String>,
     pub generated_at: jiff::Timestamp,
     pub standard: crate::baseline::Standard,
     pub baseline_path: String,
@@ -24,7 +26,7 @@ pub struct Page {
     pub rules: Vec<Rule>,
     pub exceptions: Vec<crate::baseline::Exception>,
     pub latest_change: Option<SettingChange>,
-    /// The 12 months ending with `month`, oldest first, fleet-wide.
+    /// The 12 months ending with `month`, oldest first, over the fleet (or the focus).
     pub trend: Vec<FleetMonth>,
     /// The month's figures per environment.
     pub figures: Vec<MonthFigures>,
@@ -109,17 +111,58 @@ pub fn admin_path(setting: &str) -> &'static str {
     }
 }
 
-/// Reads what the page needs for `month` from the baseline and the history.
+impl Page {
+    /// Who the charts speak for: "the fleet", one environment, or "N environments".
+    pub fn whose(&self) -> String {
+        match self.focus.as_slice() {
+            [] => "the fleet".to_string(),
+            [one] => one.clone(),
+            many => format!("{} environments", many.len()),
+        }
+    }
+}
+
+/// Reads what the page needs for `month` from the baseline and the history; with `focus`,
+/// only about those environments (each must be in the history).
 pub fn gather(
     baseline: &Baseline,
     store: &Store,
     month: Month,
     now: jiff::Timestamp,
+    focus: &[String],
 ) -> Result<Page, crate::Error> {
     let policy = HealthPolicy::from_baseline(baseline)?;
+    let in_focus = |env: &str| focus.is_empty() || focus.iter().any(|f| f == env);
+    let known = store.environments_latest()?;
+    if let Some(missing) = focus
+        .iter()
+        .find(|f| !known.iter().any(|k| &k.environment == *f))
+    {
+        let names: Vec<&str> = known
+            .iter()
+            .take(10)
+            .map(|k| k.environment.as_str())
+            .collect();
+        let more = known.len().saturating_sub(names.len());
+        return Err(crate::Error::Usage(format!(
+            "--environment {}: the history store {} has no run that read it; it knows {}{}",
+            crate::report::render::visible(missing),
+            store.path().display(),
+            if names.is_empty() {
+                "no environment yet".to_string()
+            } else {
+                crate::report::render::visible(&names.join(", "))
+            },
+            if more > 0 {
+                format!(" and {more} more (`maildrift history` lists runs)")
+            } else {
+                String::new()
+            }
+        )));
+    }
     let mut scope = Vec::new();
     let mut latest_change: Option<SettingChange> = None;
-    for latest in store.environments_latest()? {
+    for latest in known.into_iter().filter(|k| in_focus(&k.environment)) {
         let env = latest.environment.clone();
         let change = store.latest_change(&env)?;
         if let Some(c) = change
@@ -146,7 +189,7 @@ pub fn gather(
             admin_path: admin_path(k),
         })
         .collect();
-    for (env, r) in &baseline.environments {
+    for (env, r) in baseline.environments.iter().filter(|(e, _)| in_focus(e)) {
         rules.extend(r.settings.iter().map(|(k, v)| Rule {
             setting: k.clone(),
             value: v.clone(),
@@ -159,18 +202,21 @@ pub fn gather(
         .exceptions
         .iter()
         .filter(|x| x.expires >= today)
+        .filter(|x| x.environment.as_deref().is_none_or(in_focus))
         .cloned()
         .collect();
     let mut months = vec![month];
     while months.len() < 12 {
         months.insert(0, months[0].prev());
     }
-    let all = store.monthly(None, &months)?;
+    let mut all = store.monthly(None, &months)?;
+    all.retain(|f| in_focus(&f.environment));
     let trend = months.iter().map(|m| fleet(*m, &all, &policy)).collect();
     let figures: Vec<MonthFigures> = all.into_iter().filter(|f| f.month == month).collect();
     let review = crate::history::metrics::review(&figures, &policy);
     Ok(Page {
         month,
+        focus: focus.to_vec(),
         generated_at: now,
         standard: baseline.standard.clone(),
         baseline_path: baseline.path.display().to_string(),
