@@ -33,7 +33,7 @@ fn fill(path: &Path) {
 }
 
 fn page_run(dir: &Path, file: &str, extra: &[&str]) -> cli_common::Out {
-    run_cmd(
+    let out = run_cmd(
         bare_cmd(dir)
             .env("MAILDRIFT_NOW", "2026-07-20T12:00:00Z")
             .args([
@@ -48,18 +48,18 @@ fn page_run(dir: &Path, file: &str, extra: &[&str]) -> cli_common::Out {
                 file,
             ])
             .args(extra),
-    )
+    );
+    if let (0, Some(keep)) = (out.code, std::env::var_os("MAILDRIFT_PAGE_OUT")) {
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::copy(dir.join(file), Path::new(&keep).join(file)).unwrap();
+    }
+    out
 }
 
 fn page(dir: &Path, file: &str) -> String {
     let out = page_run(dir, file, &[]);
     assert_eq!(out.code, 0, "{}", out.both());
-    let text = std::fs::read_to_string(dir.join(file)).unwrap();
-    if let Some(keep) = std::env::var_os("MAILDRIFT_PAGE_OUT") {
-        std::fs::create_dir_all(&keep).unwrap();
-        std::fs::write(Path::new(&keep).join(file), &text).unwrap();
-    }
-    text
+    std::fs::read_to_string(dir.join(file)).unwrap()
 }
 
 #[test]
@@ -146,6 +146,8 @@ fn page_for_one_environment_shows_only_its_scope_and_its_metrics() {
             text.contains("MD830"),
             "{file}: June's review must name MD830:\n{text}"
         );
+        // The demo's evidence for production is not site-001's.
+        assert!(!text.contains("Q3 2026"), "{file}:\n{text}");
         for other in ["site-000", "site-002", "site-005"] {
             assert!(!text.contains(other), "{file} mentions {other}:\n{text}");
         }

@@ -218,7 +218,12 @@ pub fn gather(
         month,
         focus: focus.to_vec(),
         generated_at: now,
-        standard: baseline.standard.clone(),
+        standard: {
+            let mut s = baseline.standard.clone();
+            s.evidence
+                .retain(|e| e.environment.as_deref().is_none_or(in_focus));
+            s
+        },
         baseline_path: baseline.path.display().to_string(),
         scope,
         rules,
