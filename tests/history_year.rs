@@ -204,10 +204,15 @@ fn a_version_1_store_is_upgraded_in_place_and_keeps_answering() {
     let rows = |store: &Store| store.setting_changes(None, None, 100_000).unwrap().len();
     let changes_before = rows(&store);
     drop(store);
-    // Version 1 had no settings_state table; everything else is the same.
+    // Version 1 had no settings_state table and indexed health by environment; everything
+    // else is the same.
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("DROP TABLE settings_state; PRAGMA user_version = 1;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP TABLE settings_state; DROP INDEX health_by_time;
+         CREATE INDEX health_by_env ON health (environment, measured_at);
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
     drop(conn);
 
     let mut store = Store::open(&path).unwrap();
