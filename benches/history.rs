@@ -213,7 +213,7 @@ fn main() {
         ));
     }
     std::fs::write(dir.path().join("live.toml"), live).expect("live config");
-    let live_check = |history: bool, night: u32| {
+    let live_command = |history: bool, night: u32| {
         let mut c = Command::new(bin());
         c.current_dir(dir.path())
             .env("MAILDRIFT_NOW", year::night_time(night).to_string())
@@ -233,8 +233,9 @@ fn main() {
         if history {
             c.args(["--history", "history.sqlite"]);
         }
-        timed(&mut c)
+        c
     };
+    let live_check = |history: bool, night: u32| timed(&mut live_command(history, night));
     // The fake's settings differ from the generated year's: the first recording writes a
     // change row for each, which is not what a nightly run does. Not counted.
     live_check(true, nights + 1 + 2 * runs);
@@ -249,29 +250,10 @@ fn main() {
             .collect(),
     );
     // Where the recording time goes inside `check`: its own log of each history step.
-    let mut c = Command::new(bin());
-    c.current_dir(dir.path())
-        .env(
-            "MAILDRIFT_NOW",
-            year::night_time(nights + 2 + 3 * runs).to_string(),
-        )
-        .env("MAILDRIFT_BENCH_TOKEN", TOKEN)
+    let logged = live_command(true, nights + 2 + 3 * runs)
         .env("RUST_LOG", "maildrift=info")
-        .args([
-            "-q",
-            "--config",
-            "live.toml",
-            "check",
-            "--no-dns",
-            "--no-relay",
-            "--format",
-            "json",
-            "-o",
-            "live.json",
-            "--history",
-            "history.sqlite",
-        ]);
-    let logged = c.output().expect("run maildrift");
+        .output()
+        .expect("run maildrift");
     let steps: Vec<String> = String::from_utf8_lossy(&logged.stderr)
         .lines()
         .filter(|l| l.contains("history:"))

@@ -23,6 +23,21 @@ fn check(dir: &Path, now: &str, extra: &[&str]) -> Out {
     run_cmd(&mut c)
 }
 
+/// The second night gated on what is new since night1.json, in `format`.
+fn second_night_fail_on_new(dir: &Path, format: &str) -> Out {
+    check(
+        dir,
+        NIGHT2,
+        &[
+            "--previous",
+            "night1.json",
+            "--fail-on-new",
+            "--format",
+            format,
+        ],
+    )
+}
+
 fn read(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("report written"))
         .expect("report parses")
@@ -47,17 +62,7 @@ fn findings(report: &Value) -> &Vec<Value> {
 fn unchanged_findings_persist_since_the_first_night_and_do_not_fail_with_fail_on_new() {
     let dir = tempfile::tempdir().unwrap();
     first_night(dir.path());
-    let out = check(
-        dir.path(),
-        NIGHT2,
-        &[
-            "--previous",
-            "night1.json",
-            "--format",
-            "json",
-            "--fail-on-new",
-        ],
-    );
+    let out = second_night_fail_on_new(dir.path(), "json");
     assert_eq!(out.code, 0, "{}", out.both());
     let r = out.json();
     assert_eq!(r["changes"]["new"], 0, "{}", out.stdout);
@@ -152,17 +157,7 @@ fn a_new_error_fails_with_fail_on_new_and_is_listed_first() {
     let gone = list.remove(i);
     write(&dir.path().join("night1.json"), &night1);
 
-    let out = check(
-        dir.path(),
-        NIGHT2,
-        &[
-            "--previous",
-            "night1.json",
-            "--fail-on-new",
-            "--format",
-            "json",
-        ],
-    );
+    let out = second_night_fail_on_new(dir.path(), "json");
     assert_eq!(out.code, 2, "{}", out.both());
     let r = out.json();
     assert_eq!(r["changes"]["new"], 1, "{}", out.stdout);
@@ -174,17 +169,7 @@ fn a_new_error_fails_with_fail_on_new_and_is_listed_first() {
     assert_eq!(new[0]["fingerprint"], gone["fingerprint"]);
     assert_eq!(new[0]["since"], NIGHT2);
 
-    let table = check(
-        dir.path(),
-        NIGHT2,
-        &[
-            "--previous",
-            "night1.json",
-            "--fail-on-new",
-            "--format",
-            "table",
-        ],
-    );
+    let table = second_night_fail_on_new(dir.path(), "table");
     let lead = table.stdout.split("\n\n").nth(1).unwrap_or_default();
     assert!(
         lead.starts_with("Since the previous run")
@@ -199,17 +184,7 @@ fn a_new_error_fails_with_fail_on_new_and_is_listed_first() {
     );
 
     // JUnit fails exactly the new finding's test case.
-    let junit = check(
-        dir.path(),
-        NIGHT2,
-        &[
-            "--previous",
-            "night1.json",
-            "--fail-on-new",
-            "--format",
-            "junit",
-        ],
-    );
+    let junit = second_night_fail_on_new(dir.path(), "junit");
     assert_eq!(junit.code, 2, "{}", junit.both());
     assert_eq!(
         junit_failures(&junit.stdout),
@@ -334,17 +309,7 @@ fn a_version_1_report_is_a_valid_previous_run() {
         f.remove("fingerprint");
     }
     write(&dir.path().join("night1.json"), &night1);
-    let out = check(
-        dir.path(),
-        NIGHT2,
-        &[
-            "--previous",
-            "night1.json",
-            "--fail-on-new",
-            "--format",
-            "json",
-        ],
-    );
+    let out = second_night_fail_on_new(dir.path(), "json");
     assert_eq!(out.code, 0, "{}", out.both());
     assert_eq!(out.json()["changes"]["new"], 0);
 }

@@ -132,6 +132,19 @@ pub(super) fn fill_state(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// A `setting_changes` row selected as `environment, name, run_id, changed_at, old_value,
+/// new_value`.
+fn change_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SettingChange> {
+    Ok(SettingChange {
+        environment: r.get(0)?,
+        setting: r.get(1)?,
+        run_id: r.get(2)?,
+        changed_at: ts(r.get(3)?),
+        from: r.get(4)?,
+        to: r.get(5)?,
+    })
+}
+
 impl Store {
     /// Changes (not first sights), newest first, filtered by environment and setting.
     pub fn setting_changes(
@@ -168,16 +181,7 @@ impl Store {
         };
         let mut q = self.conn().prepare_cached(sql).map_err(err)?;
         let rows = q
-            .query_map(params![environment, setting, limit as i64], |r| {
-                Ok(SettingChange {
-                    environment: r.get(0)?,
-                    setting: r.get(1)?,
-                    run_id: r.get(2)?,
-                    changed_at: ts(r.get(3)?),
-                    from: r.get(4)?,
-                    to: r.get(5)?,
-                })
-            })
+            .query_map(params![environment, setting, limit as i64], change_row)
             .map_err(err)?;
         rows.collect::<Result<_, _>>().map_err(err)
     }
@@ -207,19 +211,7 @@ impl Store {
             };
             if before == encode(values) {
                 let Some(id) = last_change else { continue };
-                let recorded = by_id
-                    .query_row([id], |r| {
-                        Ok(SettingChange {
-                            environment: r.get(0)?,
-                            setting: r.get(1)?,
-                            run_id: r.get(2)?,
-                            changed_at: ts(r.get(3)?),
-                            from: r.get(4)?,
-                            to: r.get(5)?,
-                        })
-                    })
-                    .optional()
-                    .map_err(err)?;
+                let recorded = by_id.query_row([id], change_row).optional().map_err(err)?;
                 match recorded {
                     Some(c) => out.push(c),
                     // Retention removed that row: ask the change rows.

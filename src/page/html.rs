@@ -75,16 +75,8 @@ pub fn render(p: &Page) -> String {
         p.month
     ));
     b.push_str(&format!("<h1>{} — {}</h1>", v(&s.name), p.month));
-    if !p.focus.is_empty() {
-        b.push_str(&format!(
-            "<p class=\"meta\">Limited to {}: scope, rules, exceptions and metrics of {} only.</p>",
-            v(&p.focus.join(", ")),
-            if p.focus.len() == 1 {
-                "this environment"
-            } else {
-                "these environments"
-            }
-        ));
+    if let Some(note) = p.focus_note(v) {
+        b.push_str(&format!("<p class=\"meta\">{note}</p>"));
     }
     let approved = match (&s.approved_by, s.approved_on) {
         (Some(by), Some(on)) => format!("{} on {on}", v(by)),

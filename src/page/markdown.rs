@@ -39,16 +39,8 @@ pub fn render(p: &Page) -> String {
     let s = &p.standard;
     out.push(format!("# {} — {}", esc(&s.name), p.month));
     out.push(String::new());
-    if !p.focus.is_empty() {
-        out.push(format!(
-            "Limited to {}: scope, rules, exceptions and metrics of {} only.",
-            esc(&p.focus.join(", ")),
-            if p.focus.len() == 1 {
-                "this environment"
-            } else {
-                "these environments"
-            }
-        ));
+    if let Some(note) = p.focus_note(esc) {
+        out.push(note);
         out.push(String::new());
     }
     out.push(format!(

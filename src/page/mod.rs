@@ -112,6 +112,22 @@ pub fn admin_path(setting: &str) -> &'static str {
 }
 
 impl Page {
+    /// The sentence saying what the page is limited to, with the names passed through the
+    /// format's escaping; `None` for the whole fleet.
+    pub fn focus_note(&self, esc: impl Fn(&str) -> String) -> Option<String> {
+        (!self.focus.is_empty()).then(|| {
+            format!(
+                "Limited to {}: scope, rules, exceptions and metrics of {} only.",
+                esc(&self.focus.join(", ")),
+                if self.focus.len() == 1 {
+                    "this environment"
+                } else {
+                    "these environments"
+                }
+            )
+        })
+    }
+
     /// Who the charts speak for: "the fleet", one environment, or "N environments".
     pub fn whose(&self) -> String {
         match self.focus.as_slice() {
