@@ -3,7 +3,6 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use crate::audit::Collected;
 use crate::config::Environment;
@@ -44,8 +43,6 @@ pub struct Options {
 /// Reads every target, at most `jobs` at a time, and returns results in target order.
 /// Warnings (e.g. plain http allowed) are printed to stderr once per site.
 pub async fn collect(targets: &[Target], opts: &Options) -> Vec<Collected> {
-    let jobs = opts.jobs.max(1);
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs));
     let bar = (opts.progress && std::io::stderr().is_terminal() && targets.len() > 1).then(|| {
         let bar = indicatif::ProgressBar::new(targets.len() as u64);
         bar.set_style(
@@ -56,34 +53,24 @@ pub async fn collect(targets: &[Target], opts: &Options) -> Vec<Collected> {
         );
         bar
     });
-    let mut set = tokio::task::JoinSet::new();
-    for (index, target) in targets.iter().cloned().enumerate() {
-        let semaphore = semaphore.clone();
+    let out = crate::fanout::in_order(targets.to_vec(), opts.jobs, "collection", |target| {
         let bar = bar.clone();
-        set.spawn(async move {
-            // The semaphore is never closed, so acquiring can't fail; hold the permit to the end.
-            let _permit = semaphore.acquire_owned().await.ok();
+        async move {
             let collected = collect_one(target).await;
             if let Some(bar) = &bar {
                 bar.inc(1);
             }
-            (index, collected)
-        });
-    }
-    let mut out: Vec<Option<Collected>> = vec![None; targets.len()];
-    while let Some(joined) = set.join_next().await {
-        match joined {
-            Ok((index, c)) => out[index] = Some(c),
-            // A panicking task is a bug; the environment is still reported, as failed.
-            Err(e) => tracing::error!("a collection task failed: {e}"),
+            collected
         }
-    }
+    })
+    .await;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     out.into_iter()
         .zip(targets)
         .map(|(c, t)| {
+            // A panicking task is a bug; the environment is still reported, as failed.
             c.unwrap_or_else(|| Collected {
                 name: t.name().to_string(),
                 url: None,

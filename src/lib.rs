@@ -19,6 +19,7 @@ pub mod config;
 pub mod dns;
 pub mod error;
 pub mod evidence;
+pub mod fanout;
 pub mod findings;
 pub mod health;
 pub mod history;

@@ -1,8 +1,6 @@
 //! The DNS part of `check`: builds the run's one resolver from the command line and the
 //! config, and runs the DNS checks of every environment that was read, a few at a time.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 
 use super::args::DnsArgs;
@@ -47,33 +45,19 @@ pub async fn run(
         work.push((snapshot.clone(), env_policy));
     }
 
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
-    let mut set = tokio::task::JoinSet::new();
-    for (index, (snapshot, policy)) in work.into_iter().enumerate() {
+    let outcomes = crate::fanout::in_order(work, jobs, "DNS check", |(snapshot, policy)| {
         let resolver = resolver.clone();
-        let semaphore = semaphore.clone();
-        set.spawn(async move {
-            let _permit = semaphore.acquire_owned().await.ok();
-            (
-                index,
-                dns::check_environment(&snapshot, &policy, &resolver).await,
-            )
-        });
-    }
-    let mut outcomes = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        match joined {
-            Ok(done) => outcomes.push(done),
-            Err(e) => {
-                return Err(crate::Error::Usage(format!(
-                    "internal error in the DNS checks: {e}"
-                )));
-            }
-        }
-    }
-    outcomes.sort_by_key(|(i, _)| *i);
+        async move { dns::check_environment(&snapshot, &policy, &resolver).await }
+    })
+    .await;
     let mut external = External::default();
-    for (_, o) in outcomes {
+    for o in outcomes {
+        // A panicking task is a bug; without its answer the report would be silently short.
+        let Some(o) = o else {
+            return Err(crate::Error::Usage(
+                "internal error in the DNS checks (see the log above)".into(),
+            ));
+        };
         external.findings.extend(o.findings);
         external.checks.extend(o.checks);
         external.dns.push(o.evidence);

@@ -1,7 +1,6 @@
 //! Reading health live from many sites, and the health + evidence checks for `check`.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use jiff::Timestamp;
 
@@ -33,25 +32,10 @@ pub async fn fetch_many(
     jobs: usize,
     now: Timestamp,
 ) -> Vec<(String, Result<EnvironmentHealth, String>)> {
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
-    let mut set = tokio::task::JoinSet::new();
-    for (index, env) in envs.iter().cloned().enumerate() {
-        let semaphore = semaphore.clone();
-        set.spawn(async move {
-            let _permit = semaphore.acquire_owned().await.ok();
-            (
-                index,
-                fetch(&env, days, now).await.map_err(|e| e.to_string()),
-            )
-        });
-    }
-    let mut out: Vec<Option<Result<EnvironmentHealth, String>>> = vec![None; envs.len()];
-    while let Some(joined) = set.join_next().await {
-        match joined {
-            Ok((i, r)) => out[i] = Some(r),
-            Err(e) => tracing::error!("a health task failed: {e}"),
-        }
-    }
+    let out = crate::fanout::in_order(envs.to_vec(), jobs, "health", |env| async move {
+        fetch(&env, days, now).await.map_err(|e| e.to_string())
+    })
+    .await;
     out.into_iter()
         .zip(envs)
         .map(|(r, e)| {

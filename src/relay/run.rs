@@ -1,7 +1,5 @@
 //! Reading relay facts live from many sites, and the relay check for `check`.
 
-use std::sync::Arc;
-
 use jiff::Timestamp;
 
 use super::{EnvironmentRelay, RelayPolicy, evaluate};
@@ -57,22 +55,10 @@ pub async fn fetch_many(
     jobs: usize,
     now: Timestamp,
 ) -> Vec<(String, Result<EnvironmentRelay, Unavailable>)> {
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
-    let mut set = tokio::task::JoinSet::new();
-    for (index, env) in envs.iter().cloned().enumerate() {
-        let semaphore = semaphore.clone();
-        set.spawn(async move {
-            let _permit = semaphore.acquire_owned().await.ok();
-            (index, fetch(&env, now).await)
-        });
-    }
-    let mut out: Vec<Option<Result<EnvironmentRelay, Unavailable>>> = vec![None; envs.len()];
-    while let Some(joined) = set.join_next().await {
-        match joined {
-            Ok((i, r)) => out[i] = Some(r),
-            Err(e) => tracing::error!("a relay probe task failed: {e}"),
-        }
-    }
+    let out = crate::fanout::in_order(envs.to_vec(), jobs, "relay probe", |env| async move {
+        fetch(&env, now).await
+    })
+    .await;
     out.into_iter()
         .zip(envs)
         .map(|(r, e)| {
