@@ -3,7 +3,7 @@
 //! Evidence links stay links (only http and https ones).
 
 use super::svg::{Bar, bar_chart, esc};
-use super::{Page, minutes, percent, role_name};
+use super::{Page, minutes, percent};
 
 const STYLE: &str = "
 body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1b1f24;max-width:1100px;margin:2rem auto;padding:0 1rem}
@@ -110,33 +110,8 @@ pub fn render(p: &Page) -> String {
 
     b.push_str("<h2>Scope, as measured</h2>");
     b.push_str(&table(
-        &[
-            "Environment",
-            "Role",
-            "Relay",
-            "Sender",
-            "SPF",
-            "DKIM",
-            "DMARC",
-            "DNS",
-            "Last run",
-        ],
-        p.scope
-            .iter()
-            .map(|e| {
-                vec![
-                    v(&e.latest.environment),
-                    role_name(e.role).into(),
-                    e.relay.as_deref().map(v).unwrap_or_default(),
-                    e.sender.as_deref().map(v).unwrap_or_default(),
-                    state(e.check("spf")),
-                    state(e.check("dkim")),
-                    state(e.check("dmarc")),
-                    e.latest.dns.as_deref().map(v).unwrap_or_default(),
-                    e.latest.seen_at.strftime("%Y-%m-%d").to_string(),
-                ]
-            })
-            .collect(),
+        &super::SCOPE_COLUMNS,
+        super::scope_rows(p, v, state),
         &[],
     ));
 

@@ -1,6 +1,6 @@
 //! The page as Markdown for a wiki or docs site.
 
-use super::{Page, minutes, percent, role_name};
+use super::{Page, minutes, percent};
 
 /// Escapes text for a table cell or paragraph (as the report's Markdown does).
 fn esc(s: &str) -> String {
@@ -79,33 +79,8 @@ pub fn render(p: &Page) -> String {
     out.push(String::new());
     table(
         &mut out,
-        &[
-            "Environment",
-            "Role",
-            "Relay",
-            "Sender",
-            "SPF",
-            "DKIM",
-            "DMARC",
-            "DNS",
-            "Last run",
-        ],
-        p.scope
-            .iter()
-            .map(|e| {
-                vec![
-                    esc(&e.latest.environment),
-                    role_name(e.role).into(),
-                    e.relay.as_deref().map(esc).unwrap_or_default(),
-                    e.sender.as_deref().map(esc).unwrap_or_default(),
-                    e.check("spf").into(),
-                    e.check("dkim").into(),
-                    e.check("dmarc").into(),
-                    e.latest.dns.as_deref().map(esc).unwrap_or_default(),
-                    e.latest.seen_at.strftime("%Y-%m-%d").to_string(),
-                ]
-            })
-            .collect(),
+        &super::SCOPE_COLUMNS,
+        super::scope_rows(p, esc, esc),
     );
 
     out.push(String::new());

@@ -280,6 +280,44 @@ fn fleet(month: Month, all: &[MonthFigures], policy: &HealthPolicy) -> FleetMont
 }
 
 /// `98.75 %`, or `no data`.
+/// Column names of the scope table.
+pub const SCOPE_COLUMNS: [&str; 9] = [
+    "Environment",
+    "Role",
+    "Relay",
+    "Sender",
+    "SPF",
+    "DKIM",
+    "DMARC",
+    "DNS",
+    "Last run",
+];
+
+/// The scope table's cells: texts passed through the format's escaping, check states through
+/// its way of showing a state.
+pub fn scope_rows(
+    p: &Page,
+    esc: impl Fn(&str) -> String,
+    state: impl Fn(&str) -> String,
+) -> Vec<Vec<String>> {
+    p.scope
+        .iter()
+        .map(|e| {
+            vec![
+                esc(&e.latest.environment),
+                role_name(e.role).into(),
+                e.relay.as_deref().map(&esc).unwrap_or_default(),
+                e.sender.as_deref().map(&esc).unwrap_or_default(),
+                state(e.check("spf")),
+                state(e.check("dkim")),
+                state(e.check("dmarc")),
+                e.latest.dns.as_deref().map(&esc).unwrap_or_default(),
+                e.latest.seen_at.strftime("%Y-%m-%d").to_string(),
+            ]
+        })
+        .collect()
+}
+
 /// Column names of the active-exceptions table.
 pub const EXCEPTION_COLUMNS: [&str; 6] = [
     "Covers",
