@@ -23,6 +23,7 @@ areas=(
   "gate|src/report/model.rs|Report::outcome|Report::gating_findings|Summary::of|Outcome::code|--lib --test=cli_check --test=cli_changes"
   "gate-fail-on|src/cli/args.rs|From<FailOn>|--test=cli_check"
   "gate-exit|src/cli/exit.rs|.|--test=cli_check"
+  "gate-code|src/cli/check.rs|outcome_code|replace run -> |--test=cli_check"
   "exceptions|src/checks/exceptions.rs|.|--lib --test=cli_check"
   "health|src/health/evaluate.rs|.|--lib"
   "health-policy|src/health/policy.rs|HealthPolicy::parse|--lib"
