@@ -22,7 +22,7 @@ root=$PWD
 areas=(
   "tokens|src/moodle/client.rs|scrub|Client::interpret|Client::moodle_error|looks_like_html|--lib"
   "transport|src/moodle/transport.rs|post|check_scheme|is_loopback|endpoint|--lib --test=moodle_client --test=faults_moodle"
-  "gate|src/report/model.rs|Report::outcome|Report::gating_findings|Summary::of|Outcome::code|--lib --test=cli_check --test=cli_changes"
+  "gate|src/report/model.rs|Report::outcome|Report::gating_findings|Report::gates|Summary::of|Outcome::code|--lib --test=cli_check --test=cli_changes"
   "gate-fail-on|src/cli/args.rs|From<FailOn>|--test=cli_check"
   "gate-exit|src/cli/exit.rs|.|--test=cli_check"
   "gate-code|src/cli/check.rs|outcome_code|replace run -> |--test=cli_check"
