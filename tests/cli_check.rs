@@ -94,9 +94,8 @@ fn check_fail_on_warning_turns_warnings_only_into_exit_2() {
     assert_eq!(strict.json()["fail_on"], "warning");
 }
 
-#[test]
-fn check_with_an_unreachable_site_exits_1_and_still_reports_the_other_sites_findings() {
-    let fake = drifting_production();
+/// Production from `fake`, staging at a loopback port nothing listens on.
+fn with_unreachable_staging(fake: &FakeMoodle) -> World {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -109,6 +108,13 @@ fn check_with_an_unreachable_site_exits_1_and_still_reports_the_other_sites_find
         Some("baseline.toml"),
     );
     w.write("baseline.toml", CLEAN_BASELINE);
+    w
+}
+
+#[test]
+fn check_with_an_unreachable_site_exits_1_and_still_reports_the_other_sites_findings() {
+    let fake = drifting_production();
+    let w = with_unreachable_staging(&fake);
     let out = w.run(&["check", "--no-dns", "--format", "json", "-o", "r.json"]);
     assert_eq!(out.code, 1, "{}", out.both());
     let report: serde_json::Value =
@@ -357,4 +363,71 @@ fn check_of_an_environment_not_given_by_snapshot_exits_1_instead_of_checking_not
     assert_eq!(out.code, 0, "{}", out.both());
     let envs = out.json()["environments"].as_array().unwrap().len();
     assert_eq!(envs, 1, "{}", out.stdout);
+}
+
+#[test]
+fn the_outcome_line_names_the_exit_code_the_run_returns() {
+    // The number in `Outcome: … (exit N)`, wherever the table wrapped the line.
+    let named = |stdout: &str| -> i32 {
+        let flat = stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+        let at = flat
+            .rfind("(exit ")
+            .unwrap_or_else(|| panic!("no outcome line: {stdout}"));
+        flat[at + 6..]
+            .split(')')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no exit code in: {}", &flat[at..]))
+    };
+    let clean = fake_pair();
+    let drifting = drifting_production();
+    for (w, expected) in [
+        (with_baseline(&clean), 0),
+        (with_baseline(&drifting), 2),
+        (with_unreachable_staging(&drifting), 1),
+    ] {
+        let out = w.run(&["check", "--no-dns", "--format", "table"]);
+        assert_eq!(out.code, expected, "{}", out.both());
+        assert_eq!(named(&out.stdout), expected, "{}", out.both());
+    }
+}
+
+#[test]
+fn check_all_shows_info_findings_in_the_table_on_the_terminal_and_in_a_file() {
+    // Staging on another Moodle release: MD204, an info finding the table only counts.
+    let fake = fake_pair();
+    let w = with_baseline(&fake);
+    assert_eq!(w.run(&["pull", "-o", "snaps"]).code, 0);
+    let staging = w.path("snaps/staging.json");
+    let text = std::fs::read_to_string(&staging).unwrap();
+    let mut snap: serde_json::Value = serde_json::from_str(&text).unwrap();
+    snap["moodle"]["release"] = "4.4.2 (Build: 20240812)".into();
+    snap["moodle"]["version"] = "2024042202.00".into();
+    std::fs::write(&staging, snap.to_string()).unwrap();
+    let check = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--no-dns",
+            "--snapshot",
+            "production=snaps/production.json",
+            "--snapshot",
+            "staging=snaps/staging.json",
+        ];
+        args.extend_from_slice(extra);
+        let out = w.run(&args);
+        assert_eq!(out.code, 0, "{}", out.both());
+        out
+    };
+    let report = check(&["--format", "json"]).json();
+    assert!(
+        codes(&report).contains(&("MD204".into(), "staging".into())),
+        "{report}"
+    );
+    let counted = check(&["--format", "table"]);
+    assert!(!counted.stdout.contains("MD204"), "{}", counted.stdout);
+    let shown = check(&["--format", "table", "--all"]);
+    assert!(shown.stdout.contains("MD204"), "{}", shown.stdout);
+    check(&["--format", "table", "-o", "r.txt", "--all"]);
+    let text = std::fs::read_to_string(w.path("r.txt")).unwrap();
+    assert!(text.contains("MD204"), "{text}");
 }

@@ -209,3 +209,25 @@ fn every_environment_lands_in_exactly_one_shard() {
     seen.sort();
     assert_eq!(seen, names);
 }
+
+#[test]
+fn a_fleet_of_one_split_in_three_merges_to_the_unsplit_run_with_no_drift_check() {
+    // Drift needs two environments: neither the unsplit run nor the shard holding the only
+    // site may run it, and the two empty shards add nothing.
+    let names = vec!["site-00".to_string()];
+    let fake = FakeMoodle::start(vec![FakeSite::production(&names[0], TOKEN)]);
+    let w = world(&fake, &names);
+    let (whole, merged) = run_all(&w, &["--no-dns"]);
+    assert_same(&whole, &merged, 0);
+    for (name, out) in [("unsplit", &whole[0]), ("merged", &merged[0])] {
+        let report = out.json();
+        let checks: Vec<&str> = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["check"].as_str().unwrap())
+            .collect();
+        assert!(!checks.contains(&"drift"), "{name}: {checks:?}");
+        assert!(checks.contains(&"sender"), "{name}: {checks:?}");
+    }
+}

@@ -54,6 +54,21 @@ fn zone() -> String {
         "inc11 IN TXT \"v=spf1 include:in10.{ZONE} -all\"\nin10 IN TXT {}\n",
         record(10, 0)
     ));
+    // `%{d}` inside an included record is the included domain (RFC 7208 §5.2: check_host()
+    // runs again with that domain), so the static count follows `spf.<included domain>`.
+    // The checked domain's own `spf.` name carries the opposite count: expanding `%{d}` to the
+    // checked domain would flip both verdicts. dmacro11: 1 + 1 + 9 = 11; dmacro2: 1 + 1 = 2.
+    for (outer, inner, inner_terms, outer_terms) in
+        [("dmacro11", "dinner11", 9, 0), ("dmacro2", "dinner2", 0, 9)]
+    {
+        z.push_str(&format!(
+            "{outer} IN TXT \"v=spf1 include:{inner}.{ZONE} -all\"\n\
+             {inner} IN TXT \"v=spf1 include:spf.%{{d}} -all\"\n\
+             spf.{inner} IN TXT {}\nspf.{outer} IN TXT {}\n",
+            record(inner_terms, 0),
+            record(outer_terms, 0)
+        ));
+    }
     z
 }
 
@@ -181,4 +196,9 @@ fn two_void_lookups_are_allowed_and_three_are_md405() {
             ("mixed10", false),
         ],
     );
+}
+
+#[test]
+fn a_macro_in_an_included_record_counts_the_lookups_of_the_included_domain() {
+    expect("MD404", &[("dmacro11", true), ("dmacro2", false)]);
 }

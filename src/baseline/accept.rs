@@ -198,6 +198,37 @@ expires = 2027-01-01
     }
 
     #[test]
+    fn accept_into_a_baseline_without_those_tables_adds_only_headers_that_hold_values() {
+        let bare = "schema = \"maildrift.baseline/1\"\n\n[standard]\nname = \"Mail\"\nowner = \"Mail team\"\n";
+        let out = apply(
+            bare,
+            Path::new("b.toml"),
+            &[
+                change("smtphosts", None, "relay.example.edu:587"),
+                change("divertallemailsto", Some("production"), ""),
+            ],
+        )
+        .unwrap();
+        // No empty `[environments]` or `[environments.production]` above the table written.
+        let headers: Vec<&str> = out.lines().filter(|l| l.starts_with('[')).collect();
+        assert_eq!(
+            headers,
+            [
+                "[standard]",
+                "[settings]",
+                "[environments.production.settings]"
+            ],
+            "{out}"
+        );
+        let b = Baseline::parse(&out, Path::new("b.toml")).unwrap();
+        assert_eq!(
+            b.expected("staging", "smtphosts"),
+            Some("relay.example.edu:587")
+        );
+        assert_eq!(b.expected("production", "divertallemailsto"), Some(""));
+    }
+
+    #[test]
     fn global_accept_can_drop_overrides() {
         let mut c = change("divertallemailsto", None, "all@example.edu");
         c.clear_overrides_in = vec!["staging".into()];

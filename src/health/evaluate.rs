@@ -417,4 +417,12 @@ mod tests {
         assert_eq!(human(3 * 3600 + 12 * 60), "3 h 12 min");
         assert_eq!(human(36 * 86_400), "36 d");
     }
+
+    #[test]
+    fn a_duration_of_days_keeps_its_hours_and_drops_its_minutes() {
+        assert_eq!(human(2 * 86_400 + 4 * 3600 + 59 * 60), "2 d 4 h");
+        assert_eq!(human(86_400 + 59 * 60), "1 d");
+        assert_eq!(human(-(2 * 86_400 + 3600)), "2 d 1 h");
+        assert_eq!(human(2 * 3600), "2 h");
+    }
 }

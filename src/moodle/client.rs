@@ -1,4 +1,7 @@
 //! [`Client`]: the calls maildrift makes to one Moodle site.
+//!
+//! One file past 700 lines because a third of it is unit tests that feed hand-made answers to
+//! the private `interpret` and `moodle_error`, the one place answers become errors.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -605,6 +608,53 @@ mod tests {
         let shown = format!("{e} {e:?}");
         assert!(!shown.contains(TOKEN), "{shown}");
         assert_eq!(shown.matches("<redacted>").count(), 6, "{shown}");
+    }
+
+    fn status(status: u16, body: &str) -> MoodleError {
+        interpret(Answer {
+            status,
+            content_type: Some("text/html".into()),
+            location: None,
+            retry_after: None,
+            body: body.as_bytes().to_vec(),
+        })
+    }
+
+    #[test]
+    fn http_statuses_map_to_the_error_that_explains_them() {
+        // Moodle answers an empty 403 when web services are off; a 403 with a page is
+        // something else in front of it (a WAF, an access rule) and is quoted instead.
+        for body in ["", " \r\n"] {
+            let e = status(403, body);
+            assert!(
+                matches!(e, MoodleError::WebServicesDisabled { .. }),
+                "{body:?}: {e:?}"
+            );
+        }
+        let e = status(403, "<h1>Forbidden by policy</h1>");
+        assert!(
+            matches!(e, MoodleError::UnexpectedStatus { status: 403, .. }),
+            "{e:?}"
+        );
+        assert!(matches!(status(404, ""), MoodleError::NotFound { .. }));
+        for code in [500, 502, 599] {
+            let e = status(code, "");
+            assert!(
+                matches!(e, MoodleError::ServerError { status, .. } if status == code),
+                "{code}: {e:?}"
+            );
+        }
+        assert!(matches!(status(503, ""), MoodleError::Maintenance { .. }));
+    }
+
+    #[test]
+    fn invalidrecord_means_a_missing_plugin_only_for_the_plugins_functions() {
+        // What Moodle answers for a function it does not know.
+        let body = r#"{"exception":"dml_missing_record_exception","errorcode":"invalidrecord","message":"Can't find data record in database table external_functions."}"#;
+        let e = refusal(FN_SEND_TEST_MAIL, body);
+        assert!(matches!(e, MoodleError::PluginMissing { .. }), "{e:?}");
+        let e = refusal(FN_SITE_INFO, body);
+        assert!(matches!(e, MoodleError::Moodle { .. }), "{e:?}");
     }
 
     #[test]

@@ -416,6 +416,87 @@ mod tests {
         }
     }
 
+    /// Serves `answer` to one request on 127.0.0.1 and returns the endpoint's URL. The
+    /// request is read to its end first: closing a socket with unread bytes sends a reset,
+    /// which would hide the framing under test.
+    async fn answer_once(answer: Vec<u8>) -> Url {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = stream.read(&mut buf).await.unwrap();
+                request.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+                    if request.len() >= end + 4 + length {
+                        break;
+                    }
+                }
+                assert!(n > 0, "request ended early");
+            }
+            stream.write_all(&answer).await.unwrap();
+            stream.shutdown().await.unwrap();
+        });
+        url
+    }
+
+    /// POSTs to a server answering `head` (status line and headers) followed by `body`.
+    async fn post_to(head: &str, body: &[u8]) -> Result<Answer, MoodleError> {
+        let mut answer = head.as_bytes().to_vec();
+        answer.extend_from_slice(b"\r\n");
+        answer.extend_from_slice(body);
+        let url = answer_once(answer).await;
+        let http = http_client(&env(url.as_str())).unwrap();
+        let target = Target {
+            env: "prod",
+            url: &url,
+            connect_timeout: Duration::from_secs(5),
+        };
+        post(&http, &target, &[("wstoken", "t")]).await
+    }
+
+    const OK: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n";
+
+    #[tokio::test]
+    async fn exactly_max_body_bytes_are_read_and_one_more_is_refused() {
+        let full = vec![b'a'; MAX_BODY];
+        let over = vec![b'a'; MAX_BODY + 1];
+        // Declared by Content-Length: refused before reading when it is over the cap.
+        let declared = |n: usize| format!("{OK}Content-Length: {n}\r\n");
+        let answer = post_to(&declared(MAX_BODY), &full).await.unwrap();
+        assert_eq!(answer.body.len(), MAX_BODY);
+        let err = post_to(&declared(MAX_BODY + 1), &over).await.unwrap_err();
+        assert!(matches!(err, MoodleError::BodyTooLarge { .. }), "{err:?}");
+        // Undeclared (ended by closing the connection): counted as the chunks arrive.
+        let answer = post_to(OK, &full).await.unwrap();
+        assert_eq!(answer.body.len(), MAX_BODY);
+        let err = post_to(OK, &over).await.unwrap_err();
+        assert!(matches!(err, MoodleError::BodyTooLarge { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_body_cut_short_of_its_declared_length_keeps_the_bytes_that_arrived() {
+        let head = format!("{OK}Content-Length: 1000\r\n");
+        // What arrived still tells the caller what kind of answer it was (JSON cut short).
+        let answer = post_to(&head, b"{\"sitename\":\"Cam").await.unwrap();
+        assert_eq!(answer.body, b"{\"sitename\":\"Cam");
+        assert_eq!(answer.status, 200);
+        // Nothing at all after the head is a dropped connection.
+        let err = post_to(&head, b"").await.unwrap_err();
+        assert!(
+            matches!(err, MoodleError::ConnectionClosed { .. }),
+            "{err:?}"
+        );
+    }
+
     #[test]
     fn allow_http_permits_plain_http_with_a_warning() {
         let mut e = env("http://10.0.0.5");

@@ -540,4 +540,89 @@ mod tests {
         assert!(parse_shard("5/4").is_err());
         assert!(parse_shard("a").is_err());
     }
+
+    #[test]
+    fn a_report_of_an_unknown_schema_is_refused_naming_the_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shard-1.json");
+        let mut value: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/golden/report.json")).unwrap();
+        std::fs::write(&path, value.to_string()).unwrap();
+        read(&path).expect("the golden report reads");
+        value["schema"] = "maildrift.report/9".into();
+        std::fs::write(&path, value.to_string()).unwrap();
+        match read(&path) {
+            Err(MergeError::Schema { found, .. }) => assert_eq!(found, "maildrift.report/9"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn run_wide_checks_are_kept_once_each_even_when_only_a_later_shard_has_one() {
+        // E.g. shards from two maildrift versions, the later one with a new run-wide check.
+        let first = shard(&["staging"], 1_700_000_000);
+        let mut second = shard(&["production"], 1_700_000_100);
+        second.1.checks.push(CheckRun {
+            check: "future".into(),
+            environment: None,
+            state: CheckState::Passed,
+            detail: None,
+        });
+        let merged = merge(vec![first, second]).unwrap();
+        let mut run_wide: Vec<&str> = merged
+            .checks
+            .iter()
+            .filter(|c| c.environment.is_none())
+            .map(|c| c.check.as_str())
+            .collect();
+        run_wide.sort_unstable();
+        assert_eq!(run_wide, ["future", "standard"]);
+    }
+
+    #[test]
+    fn new_and_persisting_are_counted_again_over_the_merged_findings() {
+        // Global findings are new, the environments' own persist; each shard counted the
+        // global ones too, but the merge holds them once.
+        let with_states = |(path, mut r): (PathBuf, Report)| {
+            for f in &mut r.findings {
+                f.state = Some(if f.environment.is_none() {
+                    findings::FindingState::New
+                } else {
+                    findings::FindingState::Persisting
+                });
+            }
+            r.changes = Some(crate::report::Changes {
+                previous: None,
+                fail_on_new: false,
+                new: r
+                    .findings
+                    .iter()
+                    .filter(|f| f.environment.is_none())
+                    .count(),
+                persisting: r
+                    .findings
+                    .iter()
+                    .filter(|f| f.environment.is_some())
+                    .count(),
+                resolved: vec![],
+                latest_changes: vec![],
+            });
+            (path, r)
+        };
+        let whole = full();
+        let global = whole
+            .findings
+            .iter()
+            .filter(|f| f.environment.is_none())
+            .count();
+        assert!(global > 0, "the golden report needs global findings");
+        let merged = merge(vec![
+            with_states(shard(&["staging"], 1_700_000_000)),
+            with_states(shard(&["production"], 1_700_000_100)),
+        ])
+        .unwrap();
+        let changes = merged.changes.expect("both shards were compared");
+        assert_eq!(changes.new, global);
+        assert_eq!(changes.persisting, whole.findings.len() - global);
+    }
 }

@@ -297,3 +297,71 @@ impl Report {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report on one environment in `state` with the given check states and no findings.
+    fn report(state: EnvState, checks: &[CheckState]) -> Report {
+        let environments = vec![EnvironmentStatus {
+            name: "production".into(),
+            url: None,
+            state,
+            error: None,
+            source: None,
+            origin: None,
+            release: None,
+            plugin_version: None,
+            taken_at: None,
+        }];
+        let checks = checks
+            .iter()
+            .map(|&state| CheckRun {
+                check: "spf".into(),
+                environment: Some("production".into()),
+                state,
+                detail: None,
+            })
+            .collect();
+        Report {
+            schema: SCHEMA.into(),
+            tool: Tool::default(),
+            generated_at: jiff::Timestamp::UNIX_EPOCH,
+            fail_on: Severity::Error,
+            standard: None,
+            summary: Summary::of(&[], &environments, Severity::Error),
+            environments,
+            checks,
+            findings: vec![],
+            exceptions: vec![],
+            evidence: vec![],
+            dns: vec![],
+            health: vec![],
+            relay: vec![],
+            changes: None,
+        }
+    }
+
+    #[test]
+    fn a_failed_environment_alone_fails_the_run() {
+        // A shard report read back by `report merge` need not carry the errored checks.
+        let r = report(EnvState::Failed, &[]);
+        assert_eq!(r.outcome(), Outcome::Failed);
+    }
+
+    #[test]
+    fn an_errored_check_alone_fails_the_run_even_when_every_environment_was_read() {
+        let r = report(EnvState::Ok, &[CheckState::Passed, CheckState::Errored]);
+        assert_eq!(r.outcome(), Outcome::Failed);
+        let r = report(EnvState::Ok, &[CheckState::Passed, CheckState::Skipped]);
+        assert_eq!(r.outcome(), Outcome::Clean);
+    }
+
+    #[test]
+    fn outcome_codes_are_0_clean_2_drift_1_failed() {
+        assert_eq!(Outcome::Clean.code(), 0);
+        assert_eq!(Outcome::Drift.code(), 2);
+        assert_eq!(Outcome::Failed.code(), 1);
+    }
+}
