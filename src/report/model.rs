@@ -264,10 +264,7 @@ impl Report {
     /// Findings that make the run exit 2: those at or above `fail_on`, and with
     /// `--fail-on-new` only the new ones among them.
     pub fn gating_findings(&self) -> usize {
-        match &self.changes {
-            Some(c) if c.fail_on_new => self.findings.iter().filter(|f| self.gates(f)).count(),
-            _ => self.summary.failing,
-        }
+        self.findings.iter().filter(|f| self.gates(f)).count()
     }
 
     /// Whether `finding` makes the run exit 2: at or above `fail_on`, and new when the run
