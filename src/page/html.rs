@@ -2,8 +2,8 @@
 //! Content-Security-Policy that forbids every fetch, so opening it makes no network request.
 //! Evidence links stay links (only http and https ones).
 
+use super::Page;
 use super::svg::{Bar, bar_chart, esc};
-use super::{Page, minutes, percent};
 
 const STYLE: &str = "
 body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1b1f24;max-width:1100px;margin:2rem auto;padding:0 1rem}
@@ -228,34 +228,8 @@ pub fn render(p: &Page) -> String {
         v(&p.whose())
     ));
     b.push_str(&table(
-        &[
-            "Month",
-            "Runs",
-            "Delivery rate (proxy)",
-            "Failed (≈)",
-            "Queue delay at peak",
-        ],
-        p.trend
-            .iter()
-            .map(|m| {
-                let none = || "no data".to_string();
-                vec![
-                    m.month.to_string(),
-                    m.runs.to_string(),
-                    percent(m.delivery_rate_proxy),
-                    if m.runs == 0 {
-                        none()
-                    } else {
-                        format!("{:.0}", m.failed)
-                    },
-                    if m.runs == 0 {
-                        none()
-                    } else {
-                        minutes(m.queue_peak_seconds)
-                    },
-                ]
-            })
-            .collect(),
+        &super::metric_header("Month"),
+        super::trend_rows(p),
         &[1, 2, 3, 4],
     ));
 
@@ -264,25 +238,8 @@ pub fn render(p: &Page) -> String {
         b.push_str("<p>No runs with health figures in this month.</p>");
     } else {
         b.push_str(&table(
-            &[
-                "Environment",
-                "Runs",
-                "Delivery rate (proxy)",
-                "Failed (≈)",
-                "Queue delay at peak",
-            ],
-            p.figures
-                .iter()
-                .map(|f| {
-                    vec![
-                        v(&f.environment),
-                        f.runs.to_string(),
-                        percent(f.delivery_rate_proxy),
-                        format!("{:.0}", f.failed),
-                        minutes(f.queue_peak_seconds),
-                    ]
-                })
-                .collect(),
+            &super::metric_header("Environment"),
+            super::figure_rows(p, v),
             &[1, 2, 3, 4],
         ));
     }

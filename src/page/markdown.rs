@@ -1,6 +1,6 @@
 //! The page as Markdown for a wiki or docs site.
 
-use super::{Page, minutes, percent};
+use super::Page;
 
 /// Escapes text for a table cell or paragraph (as the report's Markdown does).
 fn esc(s: &str) -> String {
@@ -149,33 +149,8 @@ pub fn render(p: &Page) -> String {
     out.push(String::new());
     table(
         &mut out,
-        &[
-            "Month",
-            "Runs",
-            "Delivery rate (proxy)",
-            "Failed (≈)",
-            "Queue delay at peak",
-        ],
-        p.trend
-            .iter()
-            .map(|m| {
-                vec![
-                    m.month.to_string(),
-                    m.runs.to_string(),
-                    percent(m.delivery_rate_proxy),
-                    if m.runs == 0 {
-                        "no data".into()
-                    } else {
-                        format!("{:.0}", m.failed)
-                    },
-                    if m.runs == 0 {
-                        "no data".into()
-                    } else {
-                        minutes(m.queue_peak_seconds)
-                    },
-                ]
-            })
-            .collect(),
+        &super::metric_header("Month"),
+        super::trend_rows(p),
     );
     out.push(String::new());
     out.push(format!("### {} by environment", p.month));
@@ -185,25 +160,8 @@ pub fn render(p: &Page) -> String {
     } else {
         table(
             &mut out,
-            &[
-                "Environment",
-                "Runs",
-                "Delivery rate (proxy)",
-                "Failed (≈)",
-                "Queue delay at peak",
-            ],
-            p.figures
-                .iter()
-                .map(|f| {
-                    vec![
-                        esc(&f.environment),
-                        f.runs.to_string(),
-                        percent(f.delivery_rate_proxy),
-                        format!("{:.0}", f.failed),
-                        minutes(f.queue_peak_seconds),
-                    ]
-                })
-                .collect(),
+            &super::metric_header("Environment"),
+            super::figure_rows(p, esc),
         );
     }
     out.push(String::new());

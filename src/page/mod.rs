@@ -318,6 +318,52 @@ pub fn scope_rows(
         .collect()
 }
 
+/// Column names of the metrics tables; the first is `Month` or `Environment`.
+pub const METRIC_COLUMNS: [&str; 4] = [
+    "Runs",
+    "Delivery rate (proxy)",
+    "Failed (≈)",
+    "Queue delay at peak",
+];
+
+/// The 12-month table's cells (no text from outside: months and figures).
+pub fn trend_rows(p: &Page) -> Vec<Vec<String>> {
+    p.trend
+        .iter()
+        .map(|m| {
+            let measured = |text: String| if m.runs == 0 { "no data".into() } else { text };
+            vec![
+                m.month.to_string(),
+                m.runs.to_string(),
+                percent(m.delivery_rate_proxy),
+                measured(format!("{:.0}", m.failed)),
+                measured(minutes(m.queue_peak_seconds)),
+            ]
+        })
+        .collect()
+}
+
+/// The month's table by environment, names passed through the format's escaping.
+pub fn figure_rows(p: &Page, esc: impl Fn(&str) -> String) -> Vec<Vec<String>> {
+    p.figures
+        .iter()
+        .map(|f| {
+            vec![
+                esc(&f.environment),
+                f.runs.to_string(),
+                percent(f.delivery_rate_proxy),
+                format!("{:.0}", f.failed),
+                minutes(f.queue_peak_seconds),
+            ]
+        })
+        .collect()
+}
+
+/// A metrics table's header: `first` and then [`METRIC_COLUMNS`].
+pub fn metric_header(first: &'static str) -> Vec<&'static str> {
+    std::iter::once(first).chain(METRIC_COLUMNS).collect()
+}
+
 /// Column names of the active-exceptions table.
 pub const EXCEPTION_COLUMNS: [&str; 6] = [
     "Covers",
