@@ -1,25 +1,7 @@
 //! The page as Markdown for a wiki or docs site.
 
 use super::Page;
-
-/// Escapes text for a table cell or paragraph (as the report's Markdown does).
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in crate::report::render::visible(s).chars() {
-        match c {
-            '\\' | '|' | '`' | '*' | '_' | '[' | ']' | '~' | '#' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\n' => out.push_str("<br>"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::report::render::markdown::esc;
 
 fn row(cells: &[String]) -> String {
     format!("| {} |", cells.join(" | "))

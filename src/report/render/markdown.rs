@@ -10,13 +10,14 @@ use crate::findings::{Finding, Severity};
 use crate::report::{EnvState, ExceptionState, Report};
 
 /// Escapes text for a table cell or a paragraph: Markdown punctuation that could start
-/// emphasis, links, code or HTML is backslash-escaped or turned into an entity, `|` cannot end
-/// the cell, and new lines become `<br>` so a value stays in its row.
-fn esc(s: &str) -> String {
+/// emphasis, links, code, headings or HTML is backslash-escaped or turned into an entity, `|`
+/// cannot end the cell, and new lines become `<br>` so a value stays in its row. The standard's
+/// page uses it too.
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in visible(s).chars() {
         match c {
-            '\\' | '|' | '`' | '*' | '_' | '[' | ']' | '~' => {
+            '\\' | '|' | '`' | '*' | '_' | '[' | ']' | '~' | '#' => {
                 out.push('\\');
                 out.push(c);
             }

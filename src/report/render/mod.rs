@@ -5,7 +5,7 @@
 //! Every renderer ends its output with a new line.
 
 mod junit;
-mod markdown;
+pub(crate) mod markdown;
 pub mod openmetrics;
 mod table;
 mod text;
